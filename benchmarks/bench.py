@@ -47,8 +47,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 import chainrule as cr  # noqa: E402
-import chainrule.plan  # noqa: E402
-from chainrule.plan import Plan  # noqa: E402
+import chainrule.runtime.plan  # noqa: E402
+from chainrule.runtime.plan import Plan  # noqa: E402
 
 try:  # noqa: SIM105
     import torch
@@ -62,7 +62,7 @@ if ARGS.no_torch:
 OPTIMIZE = not ARGS.no_rewrites
 LEARNING_RATE = 0.01
 if ARGS.interpret:
-    chainrule.plan.COMPILE_LIMIT = 0
+    chainrule.runtime.plan.COMPILE_LIMIT = 0
 
 
 # -- timing ---------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def compile_seconds(nodes: int, repeats: int) -> tuple[str, float, float]:
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter()
-        plan = Plan(session, fetches, [x], optimize=OPTIMIZE)
+        plan = Plan(session.store, fetches, [x], optimize=OPTIMIZE)
         times.append(time.perf_counter() - start)
     start = time.perf_counter()
     plan([np.array(0.5)])
@@ -390,11 +390,14 @@ def main() -> None:
         )
         rows.append(("first run of that plan", f"{big_run:.3f} s", "n/a", "n/a", "", ""))
         if not quick and not ARGS.interpret:  # for reference: the same plan compiled to Python
-            limit, chainrule.plan.COMPILE_LIMIT = chainrule.plan.COMPILE_LIMIT, 10**9
+            limit, chainrule.runtime.plan.COMPILE_LIMIT = (
+                chainrule.runtime.plan.COMPILE_LIMIT,
+                10**9,
+            )
             try:
                 forced_n, forced_s, forced_run = compile_seconds(sizes[1], 1)
             finally:
-                chainrule.plan.COMPILE_LIMIT = limit
+                chainrule.runtime.plan.COMPILE_LIMIT = limit
             rows.append(
                 (
                     f"(reference) plan compile, {forced_n}",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-import chainrule.session as session_module
+import chainrule.runtime.session as session_module
 from chainrule.errors import ChainruleError, FailedPreconditionError
 from chainrule.ops.base import Operation
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-import chainrule.session as session_module
+import chainrule.runtime.session as session_module
 
 RUNS = int(os.environ.get("CHAINRULE_LONG_RUNS", "20000"))
 WARMUP = 2000

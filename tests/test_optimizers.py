@@ -315,11 +315,11 @@ def test_updates_happen_in_place():
     train_op = train.AdamOptimizer(0.1).minimize(loss)
     with cr.Session() as sess:
         sess.run(train_op)
-        arrays = {v: sess._state[v] for v in cr.global_variables()}
+        arrays = {v: sess.store.get(v) for v in cr.global_variables()}
         before = {v: a.copy() for v, a in arrays.items()}
         sess.run(train_op)
         for var, array in arrays.items():
-            assert sess._state[var] is array, var.name
+            assert sess.store.get(var) is array, var.name
         assert not np.array_equal(before[w], arrays[w])
 
 

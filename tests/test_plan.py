@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.plan import Plan
+from chainrule.runtime.plan import Plan
 
 
 @pytest.fixture(params=[True, False], ids=["rewrites", "plain"])
@@ -52,7 +52,7 @@ def test_plans_see_a_graph_that_grew_after_the_first_run(optimize):
 
 
 def test_the_runner_cache_is_bounded():
-    from chainrule import session as session_module
+    from chainrule.runtime import session as session_module
 
     x = cr.placeholder(cr.float64, [])
     nodes = [x + float(i) for i in range(session_module._MAX_RUNNERS + 5)]
@@ -197,11 +197,10 @@ def test_variables_are_initialised_lazily_and_updated_in_place(optimize):
     loss = cr.reduce_sum(w * w)
     train = cr.GradientDescentOptimizer(0.25).minimize(loss)
     with cr.Session(optimize=optimize) as s:
-        held = s._state
         s.run(train)
-        array = held[w]
+        array = s.store.get(w)
         s.run(train)
-        assert held[w] is array  # the same array, changed in place
+        assert s.store.get(w) is array  # the same array, changed in place
         np.testing.assert_allclose(s.run(w), np.full(3, 0.25))
 
 
@@ -276,7 +275,7 @@ def test_a_chain_of_100000_nodes_builds_compiles_runs_and_differentiates():
 
 @pytest.fixture
 def interpret_everything(monkeypatch):
-    from chainrule import plan as plan_module
+    from chainrule.runtime import plan as plan_module
 
     monkeypatch.setattr(plan_module, "COMPILE_LIMIT", 0)
 
@@ -325,7 +324,7 @@ def test_a_plan_can_be_built_and_inspected_directly():
     x = cr.placeholder(cr.float64, [None])
     y = cr.tanh(x * 1.0) + cr.tanh(x)
     s = cr.Session(optimize=True)
-    plan = Plan(s, [y], [x], optimize=True)
+    plan = Plan(s.store, [y], [x], optimize=True)
     assert plan.stats["dropped"] == 1 and plan.stats["merged"] == 1
     assert "def plan(f0)" in plan.source
     np.testing.assert_allclose(plan([np.array([0.5])])[0], 2 * np.tanh([0.5]))

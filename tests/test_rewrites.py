@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import rewrites
+from chainrule.runtime import passes as rewrites
 
 
 def _plan(session):
@@ -127,7 +127,7 @@ def _symbols(fetch, feeds):
     from chainrule.graph import topological_order
 
     order = topological_order([fetch], stop_at=set(feeds))
-    _, term_of = rewrites.lower(order, feeds, cr.Session(), symbolic=True)
+    _, term_of = rewrites.lower(order, feeds, cr.Session().store, symbolic=True)
     return lambda node: term_of[id(node)].sym
 
 

@@ -18,7 +18,7 @@ from .dtypes import float64
 from .errors import InvalidArgumentError
 from .graph import Graph, Node
 from .ops.base import placeholder
-from .session import Session
+from .runtime.session import Session
 
 __all__ = ["compute_gradient", "gradient_error", "check_gradients"]
 

@@ -164,7 +164,7 @@ class Expression:
 
     def evaluate(self, values: Mapping[str, Any] | None = None) -> float:
         """The expression's value for ``values`` (variable name → number)."""
-        from .session import Session
+        from .runtime.session import Session
 
         feed = self.feed_dict(values or {})
         if self._session is None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .dtypes import DType
-from .errors import ChainruleError, GraphError, NotFoundError
+from .errors import ChainruleError, FailedPreconditionError, GraphError, NotFoundError
 
 __all__ = [
     "Graph",
@@ -19,6 +19,7 @@ __all__ = [
     "reset_default_graph",
     "name_scope",
     "control_dependencies",
+    "get_default_session",
 ]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -227,6 +228,37 @@ class Graph:
 
 _shared_default.append(Graph())
 
+# The default session is graph-building context too (TF1 keeps it beside the default graph):
+# ``tensor.eval()`` finds it here, and the runtime pushes sessions onto it.
+_default_sessions: list[Any] = []
+
+
+def get_default_session() -> Any:
+    """The innermost session entered with ``with Session():`` (or ``as_default()``), or None."""
+    return _default_sessions[-1] if _default_sessions else None
+
+
+def push_default_session(session: Any) -> None:
+    _default_sessions.append(session)
+
+
+def pop_default_session(session: Any) -> None:
+    """Forget ``session`` as a default (the innermost entry for it)."""
+    for i in range(len(_default_sessions) - 1, -1, -1):
+        if _default_sessions[i] is session:
+            del _default_sessions[i]
+            return
+
+
+def default_session_for(node: Node, session: Any) -> Any:
+    """``session`` if given, else the default session, else an error naming ``node``."""
+    session = session or get_default_session()
+    if session is None:
+        raise FailedPreconditionError(
+            "no default session: run this inside 'with Session():' or pass session=", node
+        )
+    return session
+
 
 def name_scope(name: str | None) -> contextlib.AbstractContextManager[str]:
     """``with name_scope("layer1"):`` prefixes node names in the default graph."""
@@ -316,14 +348,10 @@ class Node:
 
     def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
         """Evaluate in ``session`` or the default session (``with Session():``)."""
-        from .session import default_session_for
-
         return default_session_for(self, session).run(self, feed_dict)
 
     def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
         """Run this (update) node in ``session`` or the default session."""
-        from .session import default_session_for
-
         default_session_for(self, session).run(self, feed_dict)
 
     def __hash__(self) -> int:

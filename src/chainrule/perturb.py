@@ -25,7 +25,7 @@ from .autodiff import gradients
 from .errors import InvalidArgumentError
 from .graph import Node
 from .ops.state_ops import Variable, trainable_variables
-from .session import Session, get_default_session
+from .runtime.session import Session, get_default_session
 
 __all__ = [
     "PerturbationResult",

@@ -30,7 +30,7 @@ from .ops import array_ops
 from .ops.base import Constant, Placeholder, convert_to_tensor
 from .ops.registry import gradient_function
 from .ops.state_ops import Variable
-from .session import Session
+from .runtime.session import Session
 
 __all__ = ["explain", "Trace", "TraceNode", "Edge", "Path", "format_value"]
 

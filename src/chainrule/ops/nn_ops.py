@@ -336,8 +336,8 @@ class DropoutMask(Operation):
         broadcast_shapes(x.shape, self.noise_shape)
         return self.noise_shape, x.dtype
 
-    def bind(self, session: Any) -> Callable[[Any, Any], np.ndarray]:
-        rng = session.rng_for(self, self.seeds)
+    def bind(self, store: Any) -> Callable[[Any, Any], np.ndarray]:
+        rng = store.rng(self, self.seeds)
         noise_shape = self.noise_shape
 
         def draw_mask(x: Any, keep_prob: Any) -> np.ndarray:

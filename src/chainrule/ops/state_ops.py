@@ -19,7 +19,7 @@ from ..errors import (
     InvalidArgumentError,
     ShapeError,
 )
-from ..graph import Graph, Node, get_default_graph, with_node
+from ..graph import Graph, Node, default_session_for, get_default_graph, with_node
 from .base import Operation, convert_to_tensor, default_dtype_for, graph_of, shape_matches
 from .registry import NotDifferentiable
 from .shapes import Shape, as_shape, fmt
@@ -124,13 +124,10 @@ class Variable(Node):
 
     def load(self, value: Any, session: Any = None) -> None:
         """Put ``value`` into this variable in ``session`` (or the default session)."""
-        from ..session import default_session_for
-
         default_session_for(self, session).set_variable(self, value)
 
-    def bind(self, session: Any) -> Callable[[], Any]:
-        state = session._state
-        return lambda: state[self]
+    def bind(self, store: Any) -> Callable[[], Any]:
+        return store.reader(self)
 
 
 def _initial_node(value: Any, dtype: DType | None, graph: Graph) -> Node:
@@ -171,14 +168,14 @@ class _VariableUpdate(Operation):
     def validate_shape(self) -> bool:
         return True
 
-    def bind(self, session: Any) -> Callable[[Any], Any]:
-        state, ref, update = session._state, self.ref, self.update
+    def bind(self, store: Any) -> Callable[[Any], Any]:
+        ref, update = self.ref, self.update
 
         def run_update(value: Any) -> Any:
-            current = state.get(ref)
+            current = store.get(ref)
             result = update(current, value)
             if result is not current:
-                state[ref] = result
+                store.set(ref, result)
             return result
 
         return run_update

@@ -58,11 +58,11 @@ class ApplyUpdate(Operation):
         graph = refs[0].graph
         super().__init__([convert_to_tensor(x, graph=graph) for x in inputs], name=name)
 
-    def bind(self, session: Any) -> Callable[..., None]:
-        state, refs, apply = session._state, self.refs, self.apply
+    def bind(self, store: Any) -> Callable[..., None]:
+        readers, apply = [store.reader(r) for r in self.refs], self.apply
 
         def run_update(*values: Any) -> None:
-            apply(*[state[r] for r in refs], *values)
+            apply(*[read() for read in readers], *values)
 
         return run_update
 
@@ -117,8 +117,8 @@ class GradientGuard(Operation):
     def compute(self, x: Any) -> Any:
         return x
 
-    def bind(self, session: Any) -> Callable[[Any], Any]:
-        state, updated = session._state, self.updated
+    def bind(self, store: Any) -> Callable[[Any], Any]:
+        updated = self.updated
 
         def guard(value: Any) -> Any:
             if isinstance(value, np.ndarray) and value.flags.writeable:
@@ -126,7 +126,7 @@ class GradientGuard(Operation):
                 while isinstance(root.base, np.ndarray):
                     root = root.base
                 for var in updated:
-                    if state.get(var) is root:
+                    if store.get(var) is root:
                         return value.copy()
             return value
 

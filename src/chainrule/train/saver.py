@@ -158,10 +158,10 @@ class Saver:
         new_values = {var: var.new_value(arrays[name]) for name, var in self._variables.items()}
         with sess._lock:
             for var, value in new_values.items():
-                _store(sess._state, var, value)
+                sess.store.load(var, value)
 
     def _check_session(self, sess: Any) -> None:
-        if not hasattr(sess, "_state") or not hasattr(sess, "graph"):
+        if not hasattr(sess, "store") or not hasattr(sess, "graph"):
             raise InvalidArgumentError(f"expected a Session, got {sess!r}")
         if sess.closed:
             raise FailedPreconditionError("this session is closed; create a new Session")
@@ -172,15 +172,6 @@ class Saver:
                     "Saver in the session's graph",
                     var,
                 )
-
-
-def _store(state: dict[Variable, np.ndarray], var: Variable, value: np.ndarray) -> None:
-    """Put ``value`` in the session, into the variable's existing array when it fits."""
-    current = state.get(var)
-    if current is not None and current.shape == value.shape and current.dtype == value.dtype:
-        np.copyto(current, value)
-    else:
-        state[var] = value
 
 
 def _name_variables(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.state_ops import Variable
+from ...ops.state_ops import Variable
 from .terms import CALL, CONST, FEED, ITEM, Stats, SymShape, Term
 
 #: folded constants larger than this stay computed at run time (keeps plans small)

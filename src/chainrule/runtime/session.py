@@ -9,28 +9,21 @@ from typing import Any
 
 import numpy as np
 
-from . import rewrites
-from .errors import FailedPreconditionError, GraphError, InvalidArgumentError
-from .graph import Graph, Node, get_default_graph
-from .ops.state_ops import Variable
+from ..errors import FailedPreconditionError, GraphError, InvalidArgumentError
+from ..graph import (
+    Graph,
+    Node,
+    get_default_graph,
+    get_default_session,
+    pop_default_session,
+    push_default_session,
+)
+from ..ops.state_ops import Variable
+from . import passes
 from .plan import Plan
+from .store import VariableStore
 
 __all__ = ["Session", "InteractiveSession", "get_default_session"]
-
-_default_sessions: list[Session] = []
-
-
-def get_default_session() -> Session | None:
-    return _default_sessions[-1] if _default_sessions else None
-
-
-def default_session_for(node: Node, session: Session | None) -> Session:
-    session = session or get_default_session()
-    if session is None:
-        raise FailedPreconditionError(
-            "no default session: run this inside 'with Session():' or pass session=", node
-        )
-    return session
 
 
 class _Fetches:
@@ -83,7 +76,7 @@ class Session:
     """Runs parts of a graph. Variables live here: two sessions hold independent values.
 
     ``optimize`` (default: on, unless the environment sets ``CHAINRULE_REWRITES=0``) applies
-    the plan rewrites of ``chainrule.rewrites``; results are the same either way.
+    the plan rewrites of ``chainrule.runtime.passes``; results are the same either way.
     """
 
     def __init__(
@@ -98,9 +91,8 @@ class Session:
             target, graph = "", target
         self.graph = graph or get_default_graph()
         self.check_numerics = check_numerics
-        self.optimize = rewrites.enabled_by_default() if optimize is None else bool(optimize)
-        self._state: dict[Variable, np.ndarray] = {}
-        self._rngs: dict[Node, np.random.Generator] = {}
+        self.optimize = passes.enabled_by_default() if optimize is None else bool(optimize)
+        self.store = VariableStore()
         self._plans: dict[tuple, Plan] = {}
         self._runners: dict[Any, Callable[[Any], Any]] = {}
         self._lock = threading.RLock()
@@ -109,7 +101,7 @@ class Session:
 
     # -- context management -------------------------------------------------------------------
     def __enter__(self) -> Session:
-        _default_sessions.append(self)
+        push_default_session(self)
         self._context_graph = self.graph.as_default()
         return self
 
@@ -117,8 +109,7 @@ class Session:
         if self._context_graph is not None:
             self._context_graph.__exit__()
             self._context_graph = None
-        if self in _default_sessions:
-            _default_sessions.remove(self)
+        pop_default_session(self)
         self.close()
 
     def as_default(self) -> _SessionDefault:
@@ -128,7 +119,7 @@ class Session:
         """Release the variables' values and plans; later runs are refused."""
         with self._lock:  # a run in progress finishes first
             self._closed = True
-            self._state.clear()
+            self.store.clear()
             self._plans.clear()
             self._runners.clear()
 
@@ -237,7 +228,7 @@ class Session:
                     for node in fetches:
                         self._check_graph(node)
                     plan = Plan(
-                        self,
+                        self.store,
                         fetches,
                         feeds,
                         check_numerics=self.check_numerics,
@@ -270,26 +261,18 @@ class Session:
     def _initialize(self, variables: Sequence[Variable]) -> None:
         """Give each variable not yet set in this session its initial value."""
         for var in variables:
-            if var not in self._state:
+            if var not in self.store:
                 value = self._execute([var.initial_value], [], [])[0]
-                self._state[var] = var.new_value(value)
+                self.store.set(var, var.new_value(value))
 
     def set_variable(self, var: Variable, value: Any) -> None:
         with self._lock:
-            self._state[var] = var.new_value(value)
+            self.store.set(var, var.new_value(value))
 
     def variable_values(self) -> dict[Variable, np.ndarray]:
         """A copy of every variable value held by this session."""
         with self._lock:
-            return {v: a.copy() for v, a in self._state.items()}
-
-    def rng_for(self, node: Node, seed: int | None) -> np.random.Generator:
-        """The random generator of a random op in this session (seeded per op, as TF1)."""
-        rng = self._rngs.get(node)
-        if rng is None:
-            rng = np.random.default_rng(seed)
-            self._rngs[node] = rng
-        return rng
+            return self.store.copies()
 
 
 def _runner_key(fetches: Any, feed_dict: Any) -> Any:
@@ -330,11 +313,11 @@ class _SessionDefault:
         self.session = session
 
     def __enter__(self) -> Session:
-        _default_sessions.append(self.session)
+        push_default_session(self.session)
         return self.session
 
     def __exit__(self, *exc: object) -> None:
-        _default_sessions.remove(self.session)
+        pop_default_session(self.session)
 
 
 class InteractiveSession(Session):
@@ -342,9 +325,8 @@ class InteractiveSession(Session):
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None):
         super().__init__(target, graph, config)
-        _default_sessions.append(self)
+        push_default_session(self)
 
     def close(self) -> None:
         super().close()
-        if self in _default_sessions:
-            _default_sessions.remove(self)
+        pop_default_session(self)

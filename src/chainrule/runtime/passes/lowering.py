@@ -1,4 +1,4 @@
-"""Lowering: one term per node of a plan, with its kernel bound to the session once.
+"""Lowering: one term per node of a plan, with its kernel bound to the session's store once.
 
 Besides the kernel, lowering records what the passes decide on: whether the op is pure and
 built in (only those are folded, merged or dropped), whether its output is a fresh array only
@@ -14,18 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Node
-from ..ops.base import Constant
+from ...graph import Node
+from ...ops.base import Constant
 from .symbolic_shapes import symbolic_shape
 from .terms import CALL, CONST, FEED, Term, aliased_inputs, is_array
 
 
 def lower(
-    order: Sequence[Node], feeds: Sequence[Node], session: Any, symbolic: bool
+    order: Sequence[Node], feeds: Sequence[Node], store: Any, symbolic: bool
 ) -> tuple[list[Term], dict[int, Term]]:
     """One term per node of the plan, in order, and the terms by ``id`` of their node.
 
-    Kernels are bound to ``session`` here, once per plan; ``symbolic`` works out shapes with
+    Kernels are bound to ``store`` here, once per plan; ``symbolic`` works out shapes with
     unknown sizes as symbols (what the rewrites decide on).
     """
     feed_index = {id(node): i for i, node in enumerate(feeds)}
@@ -42,7 +42,7 @@ def lower(
             term.external = True
             term.numeric = isinstance(node.value, np.ndarray | np.generic)
         else:
-            term = _call_term(node, tuple([term_of[id(i)] for i in node.inputs]), session)
+            term = _call_term(node, tuple([term_of[id(i)] for i in node.inputs]), store)
         if symbolic:
             term.sym = symbolic_shape(term)
         term.owned = term.owned and is_array(term)
@@ -51,9 +51,9 @@ def lower(
     return terms, term_of
 
 
-def _call_term(node: Node, args: tuple[Term, ...], session: Any) -> Term:
+def _call_term(node: Node, args: tuple[Term, ...], store: Any) -> Term:
     stateful = hasattr(node, "bind")
-    fn = node.bind(session) if stateful else node.kernel()
+    fn = node.bind(store) if stateful else node.kernel()
     term = Term(node, CALL, args, fn)
     term.builtin = type(node).__module__.startswith("chainrule.")
     term.pure = node.pure and not stateful and not node.is_update and not node.control_inputs

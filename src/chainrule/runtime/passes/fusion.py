@@ -106,7 +106,7 @@ def _dense_both(loss: Term) -> Callable[[Any, Any], tuple[np.ndarray, np.ndarray
 
 def _sparse_both(loss: Term) -> Callable[[Any, Any], tuple[np.ndarray, np.ndarray]] | None:
     """Loss and ``softmax - one_hot(labels)`` for integer labels, from one max, exp and sum."""
-    from ..ops import softmax_ops
+    from ...ops import softmax_ops
 
     checked_labels = getattr(softmax_ops, "_checked_labels", None)
     if checked_labels is None:

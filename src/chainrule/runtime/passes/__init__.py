@@ -65,7 +65,7 @@ def optimize(
     terms: list[Term],
     fetch_terms: Sequence[Term],
     control_roots: Sequence[Term],
-    session: Any,
+    store: Any,
     fold: bool = True,
 ) -> tuple[list[Term], Stats]:
     """Rewrite ``terms`` (in plan order); returns the terms left to run, in order, and stats."""
@@ -79,6 +79,6 @@ def optimize(
         program = live_program(program, fetches, roots)
     specialize(program, stats)
     number(program)
-    reuse_buffers(program, fetches, stats, session)
+    reuse_buffers(program, fetches, stats, store)
     stats.removed = sum(1 for t in terms if t.kind == CALL) - len(program)
     return program, stats

@@ -42,9 +42,9 @@ def _inplace_candidates(term: Term) -> tuple[tuple[int, ...], Any]:
     return INPLACE_KERNELS.get(term.op_type, ((), None))
 
 
-def _consuming_descent(term: Term, session: Any) -> Callable[[Any, Any], None] | None:
+def _consuming_descent(term: Term, store: Any) -> Callable[[Any, Any], None] | None:
     """``var -= lr * grad`` as ``grad *= lr; var -= grad`` (no temporary), if ``grad`` is ours."""
-    from ..train import optimizers
+    from ...train import optimizers
 
     node = term.node
     if not term.builtin or getattr(node, "apply", None) is not optimizers.gradient_descent_kernel:
@@ -55,18 +55,18 @@ def _consuming_descent(term: Term, session: Any) -> Callable[[Any, Any], None] |
         return None
     if var.shape is None or grad.sym != tuple(var.shape) or lr.sym != () or lr.dtype != grad.dtype:
         return None
-    state = session._state
+    read = store.reader(var)
     multiply, subtract = np.multiply, np.subtract
 
     def descend_consuming_gradient(grad: np.ndarray, lr: Any) -> None:
         multiply(grad, lr, out=grad)
-        value = state[var]
+        value = read()
         subtract(value, grad, out=value)
 
     return descend_consuming_gradient
 
 
-def reuse_buffers(program: list[Term], fetches: Sequence[Term], stats: Stats, session: Any) -> None:
+def reuse_buffers(program: list[Term], fetches: Sequence[Term], stats: Stats, store: Any) -> None:
     """Let elementwise ops write into an input buffer that nothing reads afterwards.
 
     A buffer is free at a step when neither its value nor any value that may share its
@@ -97,7 +97,7 @@ def reuse_buffers(program: list[Term], fetches: Sequence[Term], stats: Stats, se
                 buffer_end[base.pos] = last_use[pos]
     for pos, term in enumerate(program):
         if term.kind == CALL and term.op_type == "ApplyGradientDescent":
-            kernel = _consuming_descent(term, session)
+            kernel = _consuming_descent(term, store)
             if kernel is not None and buffer_end[term.args[0].pos] == pos:
                 term.fn, term.inplace = kernel, 0
                 stats.inplace += 1

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.elementwise import Binary, Unary
-from ..ops.reduction_ops import Reduce
+from ...ops.elementwise import Binary, Unary
+from ...ops.reduction_ops import Reduce
 from .terms import CALL, Dim, SymShape, Term
 
 

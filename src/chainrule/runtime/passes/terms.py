@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Node
+from ...graph import Node
 
 FEED, CONST, CALL, ITEM = "feed", "const", "call", "item"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ChainruleError
-from ..ops.shapes import normalize_axes
+from ...errors import ChainruleError
+from ...ops.shapes import normalize_axes
 from .terms import CALL, Stats, Term, is_array
 
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from . import rewrites
-from .errors import ChainruleError, InvalidArgumentError
-from .graph import Node, topological_order
-from .ops.base import Placeholder, check_feed_value
-from .ops.state_ops import Variable
-from .rewrites import CALL, CONST, FEED, ITEM, Term
+from ..errors import ChainruleError, InvalidArgumentError
+from ..graph import Node, topological_order
+from ..ops.base import Placeholder, check_feed_value
+from ..ops.state_ops import Variable
+from . import passes
+from .passes import CALL, CONST, FEED, ITEM, Term
 
 _plan_ids = itertools.count()
 
@@ -61,7 +61,7 @@ class Plan:
 
     def __init__(
         self,
-        session: Any,
+        store: Any,
         fetches: Sequence[Node],
         feeds: Sequence[Node],
         check_numerics: bool = False,
@@ -72,31 +72,31 @@ class Plan:
         collecting = gc.isenabled()
         gc.disable()  # compiling makes many objects and no cycles: keep the collector out
         try:
-            self._compile(session, check_numerics, optimize)
+            self._compile(store, check_numerics, optimize)
         finally:
             if collecting:
                 gc.enable()
 
-    def _compile(self, session: Any, check_numerics: bool, optimize: bool) -> None:
+    def _compile(self, store: Any, check_numerics: bool, optimize: bool) -> None:
         fed = set(self.feeds)
         self.order = topological_order(self.fetches, include_control=True, stop_at=fed)
         _check_all_fed(self.order, fed, self.fetches)
         self.variables = _variables_to_initialize(self.order, fed)
         self.ready = not self.variables
         self.is_update = [f.is_update for f in self.fetches]
-        terms, term_of = rewrites.lower(self.order, self.feeds, session, symbolic=optimize)
+        terms, term_of = passes.lower(self.order, self.feeds, store, symbolic=optimize)
         fetch_terms = [term_of[id(f)] for f in self.fetches]
         if optimize:
             controls = [
                 term_of[id(c)] for n in self.order for c in n.control_inputs if id(c) in term_of
             ]
-            program, stats = rewrites.optimize(
-                terms, fetch_terms, controls, session, fold=not check_numerics
+            program, stats = passes.optimize(
+                terms, fetch_terms, controls, store, fold=not check_numerics
             )
             fetch_terms = [t.resolved() for t in fetch_terms]
         else:
-            program, stats = [t for t in terms if t.kind == CALL], rewrites.Stats()
-            rewrites.number(program)
+            program, stats = [t for t in terms if t.kind == CALL], passes.Stats()
+            passes.number(program)
         self.program = program
         self.stats = stats.as_dict()
         self.filename = f"<chainrule plan {next(_plan_ids)}>"
