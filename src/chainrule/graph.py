@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .dtypes import DType
@@ -274,17 +274,42 @@ class Node:
     """A vertex of the graph: a placeholder, variable, constant or operation, and its output.
 
     As in the seed series, an operation *is* its output tensor: ``op.output is op``.
+
+    Besides its shape rule, kernel and gradient, an op declares here every fact the plan
+    compiler needs about it; the plan passes ask these hooks and name no op type. The
+    defaults are safe for any op (a user's op included): nothing is assumed that the op does
+    not say. ``args`` in the hooks are the plan's values of the op's inputs (see
+    ``PlanValue``), so a fact may depend on what the plan knows: symbolic shapes, constants.
     """
 
+    # Structural fields live in slots, so that ``vars(node)`` holds exactly the op's own
+    # attributes (axis, keepdims, ...): two pure ops with equal attributes and inputs are equal.
+    __slots__ = (
+        "graph",
+        "name",
+        "inputs",
+        "control_inputs",
+        "location",
+        "consumers",
+        "weak",
+        "shape",
+        "dtype",
+        "__dict__",
+        "__weakref__",
+    )
+
     op_type = "Node"
-    #: output may share memory with session state, constants or feeds (views, reads)
-    may_alias = False
     #: True for ops whose value is ``None`` and that run for their effects (updates, groups)
     is_update = False
     #: False for ops through which no gradient flows (argmax, comparisons, ...)
     differentiable = True
-    #: False for ops whose kernel draws random numbers or changes state (never merged or folded)
+    #: False for ops whose kernel draws random numbers or reads or changes state: never
+    #: merged, folded or dropped. Ops are pure unless they say otherwise, as in TF1.
     pure = True
+    #: the inputs whose memory the kernel's result may share (views, the input itself):
+    #: ``None`` for any input (the safe default), ``()`` for a result that is always a fresh
+    #: array (which a later op may then overwrite in place), ``(0,)`` for the first only
+    alias_inputs: tuple[int, ...] | None = None
 
     graph: Graph
     name: str
@@ -293,6 +318,48 @@ class Node:
     shape: Shape
     dtype: DType | None
     weak: bool
+
+    # -- facts for the plan compiler ----------------------------------------------------------
+    def shape_rule(self, *shapes: Shape) -> Shape:
+        """The output shape from the input shapes, each a tuple of sizes or ``None`` (unknown
+        rank). A size is an int, ``None`` (unknown) or a symbol standing for an unknown size
+        (equal only to itself): the same rule serves the static shapes of the graph and the
+        symbolic shapes of a plan. ``None``: the op does not say (the static shape is used).
+        """
+        return None
+
+    def passthrough(self, args: Sequence[Any]) -> int | None:
+        """The input whose value this op merely passes on in a plan (``x * 1``, a reshape to
+        the shape ``x`` already has), so the plan may drop the op; ``None`` if it computes."""
+        return None
+
+    def broadcast_source(self, args: Sequence[Any], out_sym: Any) -> bool:
+        """Whether the value is input 0 stretched by NumPy broadcasting, the data unchanged
+        (a consumer that broadcasts its inputs itself may take input 0 instead)."""
+        return False
+
+    def takes_broadcast(self, position: int, syms: Sequence[Any], out_sym: Any) -> bool:
+        """Whether the kernel gives the same value when input ``position`` is given with the
+        smaller symbolic shape in ``syms`` (it broadcasts that input itself)."""
+        return False
+
+    def inplace_kernel(
+        self, args: Sequence[Any], store: Any
+    ) -> tuple[tuple[int, ...], Callable[..., Any]] | None:
+        """The inputs that may receive the result, and a kernel that writes it into one of
+        them (a NumPy ufunc is called with ``out=``). The plan uses it only for an input
+        that is a fresh array nothing reads afterwards. ``None``: no in-place form."""
+        return None
+
+    def specialize(self, args: Sequence[Any]) -> tuple[Callable[..., Any], bool] | None:
+        """A kernel fixed to the shapes this plan knows, and whether its result is always a
+        fresh array; ``None`` to keep the general kernel."""
+        return None
+
+    def fusion_key(self, args: Sequence[Any]) -> Any:
+        """Ops of a plan with equal, non-``None`` keys are computed together by the kernels
+        that ``fused_kernels`` of the forward one gives (an op and its gradient)."""
+        return None
 
     def _setup(
         self,

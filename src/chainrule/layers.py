@@ -188,7 +188,6 @@ class FlattenBatch(Operation):
     """``x`` reshaped to ``(batch, everything else)`` when the other sizes are only known late."""
 
     op_type = "FlattenBatch"
-    may_alias = True
 
     def __init__(self, x: Node, name: str | None = None):
         super().__init__([x], name=name)

@@ -242,7 +242,6 @@ class ConcatSlice(Operation):
     """Piece ``index`` of a concatenation's gradient, cut where the run-time shapes of ``values`` say."""
 
     op_type = "ConcatSlice"
-    may_alias = True
 
     def __init__(
         self, grad: Node, values: Sequence[Node], axis: int, index: int, name: str | None = None

@@ -76,7 +76,6 @@ class Constant(Node):
     """A fixed value stored in the graph (read-only)."""
 
     op_type = "Const"
-    may_alias = True
 
     def __init__(
         self,
@@ -213,7 +212,6 @@ class Placeholder(Node):
     """A value supplied at run time through ``feed_dict``."""
 
     op_type = "Placeholder"
-    may_alias = True
 
     def __init__(self, dtype: Any = None, shape: Any = None, name: str | None = None):
         self._setup(get_default_graph(), (), name)

@@ -41,7 +41,6 @@ class SumToLike(Operation):
     """Reduce a broadcast gradient to the run-time shape of ``like`` (shapes unknown statically)."""
 
     op_type = "SumToLike"
-    may_alias = True
 
     def __init__(self, grad: Node, like: Node, name: str | None = None):
         super().__init__([grad, like], name=name)
@@ -62,7 +61,6 @@ class BroadcastLike(Operation):
     """Broadcast ``x`` to the run-time shape of ``like``."""
 
     op_type = "BroadcastLike"
-    may_alias = True
 
     def __init__(self, x: Node, like: Node, name: str | None = None):
         super().__init__([x, like], name=name)
@@ -125,7 +123,6 @@ class BroadcastTo(Operation):
     """``x`` broadcast to a static shape, or to the shape held by an int vector node."""
 
     op_type = "BroadcastTo"
-    may_alias = True
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape

@@ -20,7 +20,6 @@ class CheckNumerics(Operation):
     """Passes its input through unchanged, or fails naming itself if it holds NaN or Inf."""
 
     op_type = "CheckNumerics"
-    may_alias = True
 
     def __init__(self, tensor: Any, message: str, name: str | None = None):
         self.message = message

@@ -415,7 +415,6 @@ def _cast_grad(op: Node, grad: Node) -> Node | None:
 class Identity(Unary):
     op_type = "Identity"
     float_only = False
-    may_alias = True
 
     def kernel(self) -> Callable[..., Any]:
         return _identity_kernel

@@ -129,7 +129,6 @@ class MirrorPadGrad(Operation):
     """Fold a mirror-padded gradient back: each padded entry adds onto the entry it copied."""
 
     op_type = "MirrorPadGrad"
-    may_alias = True
 
     def __init__(
         self,

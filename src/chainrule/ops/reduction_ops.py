@@ -135,7 +135,6 @@ class ExpandReduced(Operation):
     """Put back the axes a reduction removed (size 1), using ``like``'s run-time rank."""
 
     op_type = "ExpandReduced"
-    may_alias = True
 
     def __init__(self, grad: Node, like: Node, axis: Any, name: str | None = None):
         self.axis = axis

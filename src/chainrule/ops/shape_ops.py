@@ -194,7 +194,6 @@ class Reshape(Operation):
     """Reshape to a static target (``-1`` allowed once) or to a shape given by a node."""
 
     op_type = "Reshape"
-    may_alias = True
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape
@@ -285,7 +284,6 @@ class ReshapeLike(Operation):
     """Reshape ``x`` to the run-time shape of ``like``."""
 
     op_type = "ReshapeLike"
-    may_alias = True
 
     def __init__(self, x: Node, like: Node, name: str | None = None):
         super().__init__([x, like], name=name)
@@ -312,7 +310,6 @@ class Transpose(Operation):
     """Permute the axes: output axis ``i`` is input axis ``perm[i]`` (reversed when ``perm`` is None)."""
 
     op_type = "Transpose"
-    may_alias = True
 
     def __init__(self, x: Any, perm: Any = None, name: str | None = None):
         self.perm_spec = perm
@@ -353,7 +350,6 @@ class ExpandDims(Operation):
     """Insert an axis of size 1 at ``axis`` (``-1`` appends)."""
 
     op_type = "ExpandDims"
-    may_alias = True
 
     def __init__(self, x: Any, axis: Any, name: str | None = None):
         self.axis_spec = axis
@@ -393,7 +389,6 @@ class Squeeze(Operation):
     """Remove axes of size 1: all of them, or those listed in ``axis``."""
 
     op_type = "Squeeze"
-    may_alias = True
 
     def __init__(self, x: Any, axis: Any = None, name: str | None = None):
         self.axis_spec = axis

@@ -231,7 +231,6 @@ class StridedSlice(Operation):
     """``x[key]`` with ints, slices, ``...`` and ``None`` (NumPy basic indexing, a view)."""
 
     op_type = "StridedSlice"
-    may_alias = True
 
     def __init__(self, x: Any, key: Any, name: str | None = None):
         self.key_spec = key

@@ -50,7 +50,6 @@ class Variable(Node):
     """A trainable (or not) value held by each session; ``Variable(np.random.randn(2, 2))``."""
 
     op_type = "VariableV2"
-    may_alias = True
     pure = False
 
     def __init__(
@@ -143,7 +142,6 @@ def _initial_node(value: Any, dtype: DType | None, graph: Graph) -> Node:
 class _VariableUpdate(Operation):
     """Base of ops that write a variable in the running session; their value is the new value."""
 
-    may_alias = True
     pure = False
 
     def __init__(self, ref: Variable, value: Any, name: str | None = None):

@@ -95,6 +95,6 @@ FRESH_OP_TYPES = frozenset(
 
 
 def _fresh_output(node: Node, fn: Any) -> bool:
-    if node.may_alias:
-        return False
+    if node.alias_inputs == ():
+        return True
     return node.op_type in FRESH_OP_TYPES or (isinstance(fn, np.ufunc) and fn.nout == 1)
