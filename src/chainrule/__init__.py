@@ -20,7 +20,7 @@ from .graph import (
     name_scope,
     reset_default_graph,
 )
-from .init_ops import *  # noqa: F403
+from .ops.init_ops import *  # noqa: F403
 from .ops import operators as _operators  # noqa: F401 - gives nodes + - * / @ < ~ [...]
 from .ops.array_ops import *  # noqa: F403
 from .ops.base import Constant, Operation, Placeholder, constant, convert_to_tensor, placeholder

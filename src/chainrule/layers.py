@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import init_ops
+from .ops import init_ops
 from .dtypes import DType, float32
 from .errors import DTypeError, ShapeError
 from .graph import Node

@@ -349,7 +349,7 @@ def get_variable(
     **unused: Any,
 ) -> Variable:
     """TF1's ``get_variable``: create ``scope/name``, or return it inside a reusing scope."""
-    from .. import init_ops
+    from . import init_ops
 
     graph = get_default_graph()
     scopes = graph._collections.get("__variable_scopes__") or []

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .dtypes import DType, as_dtype, float32
-from .errors import DTypeError, InvalidArgumentError, ShapeError
-from .graph import Node
-from .ops import random_ops
-from .ops.base import Constant as ConstantNode
+from ..dtypes import DType, as_dtype, float32
+from ..errors import DTypeError, InvalidArgumentError, ShapeError
+from ..graph import Node
+from . import random_ops
+from .base import Constant as ConstantNode
 
 __all__ = [
     "zeros_initializer",
