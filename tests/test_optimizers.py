@@ -37,6 +37,19 @@ def numpy_grads(w, b):
 
 
 # -- TF1's documented update rules, one step for one variable -------------------------------------
+def tf1_number(value):
+    """A Python hyper-parameter as TF1 sees it: a float32 tensor, then cast to float64."""
+    return float(np.float32(value))
+
+
+def float32_power(base, t):
+    """``base**t`` accumulated in float32, as TF1's Adam keeps ``beta1_power``."""
+    power = np.float32(base)
+    for _ in range(t - 1):
+        power = np.float32(power * np.float32(base))
+    return float(power)
+
+
 def sgd_rule(lr):
     def step(var, g, state, t):
         return var - lr * g
@@ -55,9 +68,15 @@ def momentum_rule(lr, momentum, nesterov=False):
     return step
 
 
-def adam_rule(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+def adam_rule(
+    lr=tf1_number(0.001), beta1=tf1_number(0.9), beta2=tf1_number(0.999), eps=tf1_number(1e-8)
+):
+    """Adam with float32 powers of the betas; the other numbers as given."""
+    powers = (beta1, beta2)
+
     def step(var, g, state, t):
-        lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+        beta1_power, beta2_power = (float32_power(p, t) for p in powers)
+        lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
         m = beta1 * state.get("m", 0.0) + (1 - beta1) * g
         v = beta2 * state.get("v", 0.0) + (1 - beta2) * g * g
         state["m"], state["v"] = m, v
@@ -66,7 +85,7 @@ def adam_rule(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     return step
 
 
-def rmsprop_rule(lr, decay=0.9, momentum=0.0, eps=1e-10, centered=False):
+def rmsprop_rule(lr, decay=tf1_number(0.9), momentum=0.0, eps=tf1_number(1e-10), centered=False):
     def step(var, g, state, t):
         ms = decay * state.get("rms", np.ones_like(var)) + (1 - decay) * g * g
         state["rms"] = ms
@@ -102,30 +121,33 @@ def run_numpy(rule, steps=STEPS):
 
 
 CASES = {
-    "sgd": (lambda: train.GradientDescentOptimizer(0.1), sgd_rule(0.1)),
-    "momentum": (lambda: train.MomentumOptimizer(0.05, 0.9), momentum_rule(0.05, 0.9)),
+    "sgd": (lambda: train.GradientDescentOptimizer(0.1), sgd_rule(tf1_number(0.1))),
+    "momentum": (
+        lambda: train.MomentumOptimizer(0.05, 0.9),
+        momentum_rule(tf1_number(0.05), tf1_number(0.9)),
+    ),
     "nesterov": (
         lambda: train.MomentumOptimizer(0.05, 0.9, use_nesterov=True),
-        momentum_rule(0.05, 0.9, nesterov=True),
+        momentum_rule(tf1_number(0.05), tf1_number(0.9), nesterov=True),
     ),
     "adam_defaults": (lambda: train.AdamOptimizer(), adam_rule()),
     "adam": (
         lambda: train.AdamOptimizer(0.05, beta1=0.8, beta2=0.99, epsilon=1e-6),
-        adam_rule(0.05, 0.8, 0.99, 1e-6),
+        adam_rule(tf1_number(0.05), tf1_number(0.8), tf1_number(0.99), tf1_number(1e-6)),
     ),
-    "rmsprop": (lambda: train.RMSPropOptimizer(0.01), rmsprop_rule(0.01)),
+    "rmsprop": (lambda: train.RMSPropOptimizer(0.01), rmsprop_rule(tf1_number(0.01))),
     "rmsprop_momentum": (
         lambda: train.RMSPropOptimizer(0.01, decay=0.8, momentum=0.5, epsilon=1e-6),
-        rmsprop_rule(0.01, 0.8, 0.5, 1e-6),
+        rmsprop_rule(tf1_number(0.01), tf1_number(0.8), tf1_number(0.5), tf1_number(1e-6)),
     ),
     "rmsprop_centered_momentum": (
         lambda: train.RMSPropOptimizer(0.01, momentum=0.7, centered=True),
-        rmsprop_rule(0.01, momentum=0.7, centered=True),
+        rmsprop_rule(tf1_number(0.01), momentum=tf1_number(0.7), centered=True),
     ),
-    "adagrad": (lambda: train.AdagradOptimizer(0.3), adagrad_rule(0.3)),
+    "adagrad": (lambda: train.AdagradOptimizer(0.3), adagrad_rule(tf1_number(0.3))),
     "adagrad_initial": (
         lambda: train.AdagradOptimizer(0.3, initial_accumulator_value=0.5),
-        adagrad_rule(0.3, 0.5),
+        adagrad_rule(tf1_number(0.3), 0.5),
     ),
 }
 
@@ -279,7 +301,7 @@ def test_learning_rate_placeholder():
         for t, rate in enumerate(rates, start=1):
             sess.run(train_op, {lr: rate})
             grads = numpy_grads(*params)
-            rule = momentum_rule(rate, 0.9)
+            rule = momentum_rule(rate, tf1_number(0.9))
             params = [rule(p, g, s, t) for p, g, s in zip(params, grads, state, strict=True)]
         np.testing.assert_allclose(sess.run(w), params[0], rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(sess.run(b), params[1], rtol=1e-9, atol=1e-9)
@@ -348,7 +370,9 @@ def test_loss_fetched_with_the_train_op_is_the_loss_before_the_step():
             _, value = sess.run([train_op, loss])
             assert value == pytest.approx(numpy_loss(*params), rel=1e-12)
             grads = numpy_grads(*params)
-            params = [sgd_rule(0.1)(p, g, {}, t) for p, g in zip(params, grads, strict=True)]
+            params = [
+                sgd_rule(tf1_number(0.1))(p, g, {}, t) for p, g in zip(params, grads, strict=True)
+            ]
 
 
 def test_all_gradients_use_the_values_before_the_step():
@@ -383,7 +407,9 @@ def test_compute_and_apply_gradients():
     train_op = optimizer.apply_gradients(pairs)
     with cr.Session() as sess:
         sess.run(train_op)
-        np.testing.assert_allclose(sess.run(w), W0 - 0.1 * numpy_grads(W0, B0)[0], rtol=1e-12)
+        np.testing.assert_allclose(
+            sess.run(w), W0 - tf1_number(0.1) * numpy_grads(W0, B0)[0], rtol=1e-12
+        )
 
 
 def test_clear_errors():
@@ -486,8 +512,8 @@ def test_clip_by_global_norm_feeds_an_optimizer():
     scale = min(1.0, 0.25 / np.sqrt(np.sum(gw**2) + np.sum(gb**2)))
     with cr.Session() as sess:
         sess.run(train_op)
-        np.testing.assert_allclose(sess.run(w), W0 - 0.1 * scale * gw, rtol=1e-12)
-        np.testing.assert_allclose(sess.run(b), B0 - 0.1 * scale * gb, rtol=1e-12)
+        np.testing.assert_allclose(sess.run(w), W0 - tf1_number(0.1) * scale * gw, rtol=1e-12)
+        np.testing.assert_allclose(sess.run(b), B0 - tf1_number(0.1) * scale * gb, rtol=1e-12)
 
 
 def test_clip_errors():

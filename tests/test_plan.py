@@ -301,7 +301,9 @@ def test_interpreted_plans_compute_what_compiled_plans_compute(rng, optimize):
     p /= p.sum(1, keepdims=True)
     assert np.isclose(first, np.mean(-np.sum(y_value * np.log(p), axis=1)))
     grad = x_value.T @ (((p - y_value) / 5) * (z > 0))
-    np.testing.assert_allclose(weights, w.initial_value.value - 0.1 * grad, rtol=1e-10)
+    np.testing.assert_allclose(
+        weights, w.initial_value.value - float(np.float32(0.1)) * grad, rtol=1e-10
+    )
 
 
 @pytest.mark.usefixtures("interpret_everything")

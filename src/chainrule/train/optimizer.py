@@ -23,7 +23,7 @@ from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Graph, Node
 from ..ops.array_ops import zeros_like
-from ..ops.base import Operation, convert_to_tensor
+from ..ops.base import Operation, convert_to_tensor, default_dtype_for
 from ..ops.math_ops import cast
 from ..ops.registry import NotDifferentiable, RegisterGradient
 from ..ops.shapes import Shape, fmt
@@ -282,11 +282,15 @@ class Optimizer:
         return slots[var]
 
     def _non_slot(self, name: str, initial: float, like: Variable) -> Variable:
-        """A variable shared by all updates of this optimizer in ``like``'s graph."""
+        """A variable shared by all updates of this optimizer in ``like``'s graph.
+
+        Its dtype is the one TF1 gives the Python number ``initial`` (float32 for a float),
+        whatever the variables' dtype: TF1's Adam keeps its beta powers in float32.
+        """
         key = (name, like.graph)
         if key not in self._non_slots:
-            value = np.asarray(initial, dtype=like.dtype.np)
-            self._non_slots[key] = Variable(value, trainable=False, name=name)
+            with like.graph.as_default():
+                self._non_slots[key] = Variable(initial, trainable=False, name=name)
         return self._non_slots[key]
 
     # -- hooks for subclasses ------------------------------------------------------------------
@@ -300,16 +304,18 @@ class Optimizer:
         return group(*update_ops, name=name)
 
     def _hyper(self, name: str, value: Any, dtype: DType) -> Node:
-        """Hyper-parameter ``value`` (number, node or callable) as a scalar of ``dtype``."""
+        """Hyper-parameter ``value`` (number, node or callable) as a scalar of ``dtype``.
+
+        As in TF1, a Python number becomes a tensor first (a float is float32) and is then
+        cast to the variable's dtype, so float64 variables see the float32-rounded rate.
+        """
         key = (name, dtype)
         if key not in self._hyper_cache:
             if callable(value) and not isinstance(value, Node):
                 value = value()
-            if isinstance(value, Node):
-                same = value.dtype is not None and value.dtype == dtype
-                node = value if same else cast(value, dtype, name=name)
-            else:
-                node = convert_to_tensor(value, dtype_hint=dtype, name=name)
+            node = convert_to_tensor(value, name=name, dtype_hint=default_dtype_for(value))
+            if node.dtype is None or node.dtype != dtype:
+                node = cast(node, dtype, name=name)
             if node.shape is not None and len(node.shape) != 0:
                 raise ShapeError(f"{name} must be a scalar, got shape {fmt(node.shape)}", node)
             self._hyper_cache[key] = node

@@ -6,8 +6,8 @@ Each optimizer's update of one variable is one ``ApplyUpdate`` op that changes t
 its slots in place (the NumPy kernels below follow the expressions of TF1's ``training_ops``
 kernels); the base class and the ops are in ``optimizer.py``.
 
-Hyper-parameters are converted to each variable's dtype; a Python number is taken at full
-precision in that dtype, and a node (a placeholder, a decayed learning rate) is cast to it.
+Hyper-parameters become tensors as in TF1 (a Python float is float32) and are then cast to
+each variable's dtype, so float64 variables see float32-rounded rates, exactly as in TF1.
 """
 
 from __future__ import annotations

@@ -1,0 +1,265 @@
+"""Small TF1 programs that run unchanged under TensorFlow and under ``chainrule.compat.v1``.
+
+Each program takes the ``tf`` module and returns named results (arrays, numbers, names).
+``scripts/tf1_reference.py`` runs them under real ``tf.compat.v1`` and stores the results as
+JSON fixtures in ``tests/fixtures/tf1/``; ``tests/test_tf1_reference.py`` runs them under
+chainrule and compares. Nothing here may depend on TensorFlow's random numbers.
+
+This module is imported by the generator inside a throwaway TensorFlow environment, so it
+needs only NumPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Program = Callable[[Any], dict[str, Any]]
+PROGRAMS: dict[str, Program] = {}
+
+
+def program(name: str) -> Callable[[Program], Program]:
+    """Register a TF1 program under ``name`` (also its fixture's file name)."""
+
+    def register(fn: Program) -> Program:
+        PROGRAMS[name] = fn
+        return fn
+
+    return register
+
+
+def _quadratic_problem(tf: Any, dtype: Any) -> tuple[Any, Any, Any]:
+    """Two variables and a loss with a non-trivial gradient for each."""
+    w = tf.Variable(np.array([[0.5, -1.0], [2.0, 0.25]]), dtype=dtype, name="w")
+    b = tf.Variable(np.array([0.1, -0.3]), dtype=dtype, name="b")
+    x = tf.constant(np.array([[1.0, 2.0], [-1.0, 0.5], [0.3, -0.7]]), dtype=dtype)
+    y = tf.matmul(x, w) + b
+    loss = tf.reduce_mean(tf.square(y - 1.0)) + 0.1 * tf.reduce_sum(tf.abs(w))
+    return w, b, loss
+
+
+def _train(tf: Any, make_optimizer: Callable[[], Any], dtype: Any, steps: int = 5) -> dict:
+    """Variables, slots and losses after ``steps`` of an optimizer on the quadratic problem."""
+    results: dict[str, Any] = {}
+    with tf.Graph().as_default():
+        w, b, loss = _quadratic_problem(tf, dtype)
+        optimizer = make_optimizer()
+        step = tf.train.get_or_create_global_step()
+        train = optimizer.minimize(loss, global_step=step)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            losses = [sess.run([loss, train])[0] for _ in range(steps)]
+            results["losses"] = np.array(losses)
+            results["w"], results["b"], results["global_step"] = sess.run([w, b, step])
+            for slot in sorted(optimizer.get_slot_names()):
+                results[f"slot {slot} of w"] = sess.run(optimizer.get_slot(w, slot))
+    return results
+
+
+_OPTIMIZERS: dict[str, Callable[[Any], Any]] = {
+    "gradient_descent": lambda tf: tf.train.GradientDescentOptimizer(0.1),
+    "momentum": lambda tf: tf.train.MomentumOptimizer(0.1, momentum=0.9),
+    "nesterov": lambda tf: tf.train.MomentumOptimizer(0.1, momentum=0.9, use_nesterov=True),
+    "adam": lambda tf: tf.train.AdamOptimizer(0.05),
+    "rmsprop": lambda tf: tf.train.RMSPropOptimizer(0.01, momentum=0.5),
+    "rmsprop_centered": lambda tf: tf.train.RMSPropOptimizer(0.01, momentum=0.5, centered=True),
+    "adagrad": lambda tf: tf.train.AdagradOptimizer(0.1),
+}
+
+
+def _optimizer_program(kind: str, dtype_name: str) -> None:
+    @program(f"optimizer_{kind}_{dtype_name}")
+    def run(tf: Any) -> dict[str, Any]:
+        return _train(tf, lambda: _OPTIMIZERS[kind](tf), getattr(tf, dtype_name))
+
+
+for _kind in _OPTIMIZERS:
+    for _dtype in ("float32", "float64"):
+        _optimizer_program(_kind, _dtype)
+
+
+@program("learning_rate_schedules")
+def learning_rate_schedules(tf: Any) -> dict[str, Any]:
+    """Decayed learning rates at several steps, staircase and smooth."""
+    with tf.Graph().as_default():
+        step = tf.placeholder(tf.int64, shape=[])
+        smooth = tf.train.exponential_decay(0.1, step, 10, 0.5)
+        stairs = tf.train.exponential_decay(0.1, step, 10, 0.5, staircase=True)
+        with tf.Session() as sess:
+            at = [0, 1, 9, 10, 25]
+            return {
+                "exponential": np.array([sess.run(smooth, {step: s}) for s in at]),
+                "exponential staircase": np.array([sess.run(stairs, {step: s}) for s in at]),
+            }
+
+
+@program("reductions")
+def reductions(tf: Any) -> dict[str, Any]:
+    """Reductions with TF1's axis spellings and keep_dims."""
+    x_value = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7.0 - 1.0
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, shape=[None, 3, 4])
+        fetches = {
+            "sum axis 1": tf.reduce_sum(x, axis=1),
+            "mean reduction_indices": tf.reduce_mean(x, reduction_indices=[0, 2]),
+            "max keep_dims": tf.reduce_max(x, axis=-1, keep_dims=True),
+            "min all": tf.reduce_min(x),
+            "prod axis 0": tf.reduce_prod(x, axis=0),
+            "logsumexp axis 2": tf.reduce_logsumexp(x, axis=2),
+            "argmax axis 1": tf.argmax(x, axis=1),
+            "argmin axis 2": tf.argmin(x, axis=2),
+        }
+        with tf.Session() as sess:
+            return sess.run(fetches, {x: x_value})
+
+
+@program("losses")
+def losses(tf: Any) -> dict[str, Any]:
+    """``tf.losses`` with weights and the default reduction (SUM_BY_NONZERO_WEIGHTS)."""
+    labels = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])
+    logits = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0], [0.0, 0.0, 0.0], [-2.0, 1.0, 3.0]])
+    weights = np.array([1.0, 0.0, 2.0, 0.5])
+    with tf.Graph().as_default():
+        lab = tf.constant(labels, dtype=tf.float32)
+        log = tf.constant(logits, dtype=tf.float32)
+        w = tf.constant(weights, dtype=tf.float32)
+        probabilities = tf.nn.sigmoid(log)
+        fetches = {
+            "softmax_cross_entropy": tf.losses.softmax_cross_entropy(lab, log),
+            "softmax_cross_entropy weighted": tf.losses.softmax_cross_entropy(lab, log, w),
+            "softmax_cross_entropy smoothed": tf.losses.softmax_cross_entropy(
+                lab, log, label_smoothing=0.1
+            ),
+            "sparse_softmax_cross_entropy": tf.losses.sparse_softmax_cross_entropy(
+                tf.constant([1, 0, 2, 2]), log, w
+            ),
+            "sigmoid_cross_entropy": tf.losses.sigmoid_cross_entropy(lab, log),
+            "mean_squared_error": tf.losses.mean_squared_error(lab, probabilities),
+            "mean_squared_error weighted": tf.losses.mean_squared_error(
+                lab, probabilities, tf.reshape(w, [4, 1])
+            ),
+            "log_loss": tf.losses.log_loss(lab, probabilities),
+            "absolute_difference": tf.losses.absolute_difference(lab, probabilities),
+            "huber_loss": tf.losses.huber_loss(lab, log, delta=0.5),
+            "l2_loss": tf.nn.l2_loss(log),
+        }
+        with tf.Session() as sess:
+            return sess.run(fetches)
+
+
+@program("softmax_cross_entropy_gradients")
+def softmax_cross_entropy_gradients(tf: Any) -> dict[str, Any]:
+    """Cross-entropies and their gradients for labels that are distributions."""
+    labels = np.array([[0.1, 0.6, 0.3], [1.0, 0.0, 0.0]])
+    logits = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]])
+    with tf.Graph().as_default():
+        lab = tf.placeholder(tf.float64, shape=[None, 3])
+        log = tf.placeholder(tf.float64, shape=[None, 3])
+        dense = tf.nn.softmax_cross_entropy_with_logits_v2(labels=lab, logits=log)
+        sparse = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.argmax(lab, axis=1), logits=log
+        )
+        sigmoid = tf.nn.sigmoid_cross_entropy_with_logits(labels=lab, logits=log)
+        fetches = {
+            "dense": dense,
+            "dense gradient": tf.gradients(tf.reduce_mean(dense), log)[0],
+            "sparse": sparse,
+            "sparse gradient": tf.gradients(tf.reduce_sum(sparse), log)[0],
+            "sigmoid": sigmoid,
+            "sigmoid gradient": tf.gradients(tf.reduce_sum(sigmoid), log)[0],
+        }
+        with tf.Session() as sess:
+            return sess.run(fetches, {lab: labels, log: logits})
+
+
+@program("clipping")
+def clipping(tf: Any) -> dict[str, Any]:
+    """Clipping by value, by norm and by global norm."""
+    a_value = np.array([[3.0, -4.0], [1.0, 2.0]])
+    b_value = np.array([0.5, -12.0])
+    with tf.Graph().as_default():
+        a = tf.constant(a_value)
+        b = tf.constant(b_value)
+        clipped, norm = tf.clip_by_global_norm([a, b], 5.0)
+        fetches = {
+            "by value": tf.clip_by_value(a, -1.5, 2.5),
+            "by norm": tf.clip_by_norm(a, 2.0),
+            "by norm axis 1": tf.clip_by_norm(a, 2.0, axes=[1]),
+            "global norm": norm,
+            "by global norm a": clipped[0],
+            "by global norm b": clipped[1],
+        }
+        with tf.Session() as sess:
+            return sess.run(fetches)
+
+
+@program("array_ops")
+def array_ops(tf: Any) -> dict[str, Any]:
+    """Shape-moving ops with TF1's conventions (padding modes, one_hot, gather, split)."""
+    x_value = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with tf.Graph().as_default():
+        x = tf.constant(x_value)
+        ids = tf.constant([2, 0, 2])
+        parts = tf.split(x, [1, 3], axis=1)
+        fetches = {
+            "pad constant": tf.pad(x, [[1, 0], [0, 2]], constant_values=-1.0),
+            "pad reflect": tf.pad(x, [[1, 1], [2, 1]], mode="REFLECT"),
+            "pad symmetric": tf.pad(x, [[2, 0], [0, 3]], mode="SYMMETRIC"),
+            "one_hot": tf.one_hot(ids, 4, on_value=2.0, off_value=-1.0),
+            "one_hot axis 0": tf.one_hot(ids, 3, axis=0),
+            "gather": tf.gather(x, ids),
+            "gather axis 1": tf.gather(x, [3, 1], axis=1),
+            "split first": parts[0],
+            "split second": parts[1],
+            "tile": tf.tile(x, [2, 1]),
+            "transpose": tf.transpose(x),
+            "strided slice": x[::2, 1:-1],
+            "reverse slice": x[::-1, ::-2],
+            "concat": tf.concat([x, x * 2.0], axis=0),
+            "stack axis 1": tf.stack([x[0], x[1]], axis=1),
+            "expand_dims": tf.expand_dims(x, 1),
+            "squeeze": tf.squeeze(tf.reshape(x, [1, 3, 1, 4]), axis=[0, 2]),
+        }
+        with tf.Session() as sess:
+            return sess.run(fetches)
+
+
+@program("broadcast_gradients")
+def broadcast_gradients(tf: Any) -> dict[str, Any]:
+    """Gradients reduced back to each input's shape, known or only at run time."""
+    with tf.Graph().as_default():
+        a = tf.placeholder(tf.float64, shape=[None, 3])
+        b = tf.placeholder(tf.float64, shape=[3])
+        c = tf.placeholder(tf.float64, shape=[None, 1])
+        y = tf.reduce_sum(tf.tanh(a * b + c) / (1.0 + b * b))
+        grads = tf.gradients(y, [a, b, c])
+        feed = {
+            a: np.linspace(-1, 1, 6).reshape(2, 3),
+            b: np.array([0.5, -1.0, 2.0]),
+            c: np.array([[0.1], [-0.2]]),
+        }
+        with tf.Session() as sess:
+            values = sess.run(grads, feed)
+    return {"d/da": values[0], "d/db": values[1], "d/dc": values[2]}
+
+
+@program("variable_scopes")
+def variable_scopes(tf: Any) -> dict[str, Any]:
+    """Operation names of variables made by get_variable in nested and reused scopes."""
+    with tf.Graph().as_default():
+        with tf.variable_scope("model"):
+            with tf.variable_scope("layer1"):
+                w1 = tf.get_variable("w", shape=[2, 3])
+            with tf.variable_scope("layer2"):
+                w2 = tf.get_variable("w", shape=[3, 1])
+        with tf.variable_scope("model", reuse=True):
+            with tf.variable_scope("layer1"):
+                again = tf.get_variable("w", shape=[2, 3])
+        trainable = [v.op.name for v in tf.trainable_variables()]
+        return {
+            "names": [w1.op.name, w2.op.name, again.op.name],
+            "reused is the same": again is w1,
+            "trainable": trainable,
+        }
