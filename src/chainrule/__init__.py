@@ -20,13 +20,13 @@ from .graph import (
     name_scope,
     reset_default_graph,
 )
-from .ops.init_ops import *  # noqa: F403
 from .ops import operators as _operators  # noqa: F401 - gives nodes + - * / @ < ~ [...]
 from .ops.array_ops import *  # noqa: F403
 from .ops.base import Constant, Operation, Placeholder, constant, convert_to_tensor, placeholder
 from .ops.broadcast_ops import *  # noqa: F403
 from .ops.clip_ops import *  # noqa: F403
 from .ops.debug_ops import *  # noqa: F403
+from .ops.init_ops import *  # noqa: F403
 from .ops.linalg_ops import *  # noqa: F403
 from .ops.logic_ops import *  # noqa: F403
 from .ops.math_ops import *  # noqa: F403

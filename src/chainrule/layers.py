@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .ops import init_ops
 from .dtypes import DType, float32
 from .errors import DTypeError, ShapeError
 from .graph import Node
-from .ops import nn_ops, shape_ops
+from .ops import init_ops, nn_ops, shape_ops
 from .ops.base import Operation, convert_to_tensor
 from .ops.linalg_ops import matmul
 from .ops.logic_ops import where
