@@ -71,7 +71,8 @@ def momentum_rule(lr, momentum, nesterov=False):
 def adam_rule(
     lr=tf1_number(0.001), beta1=tf1_number(0.9), beta2=tf1_number(0.999), eps=tf1_number(1e-8)
 ):
-    """Adam with float32 powers of the betas; the other numbers as given."""
+    """Adam as TF1 runs it: Python numbers through float32, the betas' powers in float32."""
+    lr, beta1, beta2, eps = map(tf1_number, (lr, beta1, beta2, eps))
     powers = (beta1, beta2)
 
     def step(var, g, state, t):
