@@ -68,9 +68,7 @@ def momentum_rule(lr, momentum, nesterov=False):
     return step
 
 
-def adam_rule(
-    lr=tf1_number(0.001), beta1=tf1_number(0.9), beta2=tf1_number(0.999), eps=tf1_number(1e-8)
-):
+def adam_rule(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam as TF1 runs it: Python numbers through float32, the betas' powers in float32."""
     lr, beta1, beta2, eps = map(tf1_number, (lr, beta1, beta2, eps))
     powers = (beta1, beta2)
@@ -86,7 +84,10 @@ def adam_rule(
     return step
 
 
-def rmsprop_rule(lr, decay=tf1_number(0.9), momentum=0.0, eps=tf1_number(1e-10), centered=False):
+def rmsprop_rule(lr, decay=0.9, momentum=0.0, eps=1e-10, centered=False):
+    """RMSProp as TF1 runs it: Python numbers through float32."""
+    lr, decay, momentum, eps = map(tf1_number, (lr, decay, momentum, eps))
+
     def step(var, g, state, t):
         ms = decay * state.get("rms", np.ones_like(var)) + (1 - decay) * g * g
         state["rms"] = ms
