@@ -29,8 +29,13 @@ SMOOTH_ACTIVATIONS = [
 PIECEWISE_ACTIVATIONS = [
     ("relu", cr.nn.relu, F.relu),
     ("relu6", cr.nn.relu6, F.relu6),
-    ("leaky_relu", cr.nn.leaky_relu, lambda x: F.leaky_relu(x, 0.2)),
-    ("leaky_relu_0.01", lambda x: cr.nn.leaky_relu(x, alpha=0.01), F.leaky_relu),
+    # TF1 keeps leaky_relu's alpha as a float32 attribute, also for float64 inputs
+    ("leaky_relu", cr.nn.leaky_relu, lambda x: F.leaky_relu(x, float(np.float32(0.2)))),
+    (
+        "leaky_relu_0.01",
+        lambda x: cr.nn.leaky_relu(x, alpha=0.01),
+        lambda x: F.leaky_relu(x, float(np.float32(0.01))),
+    ),
 ]
 
 

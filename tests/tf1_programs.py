@@ -263,3 +263,80 @@ def variable_scopes(tf: Any) -> dict[str, Any]:
             "reused is the same": again is w1,
             "trainable": trainable,
         }
+
+
+@program("integer_and_rounding_semantics")
+def integer_and_rounding_semantics(tf: Any) -> dict[str, Any]:
+    """Where TF1 differs from plain Python or NumPy habits: integer division, rounding, ties."""
+    with tf.Graph().as_default():
+        a = tf.constant([7, -7, 7, -7, 0])
+        b = tf.constant([2, 2, -2, -2, 3])
+        x = tf.constant([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999])
+        ties = tf.constant([[1.0, 3.0, 3.0], [2.0, 2.0, 1.0]])
+        fetches = {
+            "floordiv": tf.floordiv(a, b),
+            "floormod": tf.floormod(a, b),
+            "truediv of ints": tf.truediv(a, b),
+            "divide of ints": tf.divide(a, b),
+            "integer mean": tf.reduce_mean(tf.constant([1, 2, 2])),
+            "round half to even": tf.round(x),
+            "sign": tf.sign(x),
+            "argmax ties": tf.argmax(ties, axis=1),
+            "argmin ties": tf.argmin(ties, axis=1),
+            "one_hot of -1": tf.one_hot([1, -1], 3),
+            "cast float to int": tf.cast(tf.constant([1.7, -1.7, 2.5]), tf.int32),
+            "clip ints": tf.clip_by_value(a, -3, 4),
+        }
+        with tf.Session() as sess:
+            return sess.run(fetches)
+
+
+@program("activations")
+def activations(tf: Any) -> dict[str, Any]:
+    """TF1's activation functions and their defaults, with gradients."""
+    x_value = np.array([-3.0, -1.0, -0.1, 0.0, 0.2, 1.0, 7.5])
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, shape=[None])
+        outputs = {
+            "relu": tf.nn.relu(x),
+            "relu6": tf.nn.relu6(x),
+            "leaky_relu": tf.nn.leaky_relu(x),
+            "leaky_relu 0.1": tf.nn.leaky_relu(x, alpha=0.1),
+            "elu": tf.nn.elu(x),
+            "softplus": tf.nn.softplus(x),
+            "sigmoid": tf.sigmoid(x),
+            "tanh": tf.tanh(x),
+        }
+        fetches = dict(outputs)
+        for name, y in outputs.items():
+            fetches[f"d {name}"] = tf.gradients(tf.reduce_sum(y), x)[0]
+        with tf.Session() as sess:
+            return sess.run(fetches, {x: x_value})
+
+
+@program("layers_dense")
+def layers_dense(tf: Any) -> dict[str, Any]:
+    """``tf.layers.dense``: variable names, shapes and the output for set weights."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=[None, 3])
+        first = tf.layers.dense(x, 4, activation=tf.nn.relu)
+        second = tf.layers.dense(first, 2, use_bias=False, name="logits")
+        third = tf.layers.dense(x, 1)
+        variables = tf.trainable_variables()
+        assigns = [
+            v.assign(
+                np.linspace(-1.0, 1.0, int(np.prod(v.get_shape().as_list()))).reshape(
+                    v.get_shape().as_list()
+                )
+            )
+            for v in variables
+        ]
+        with tf.Session() as sess:
+            sess.run(assigns)
+            outputs = sess.run([second, third], {x: np.array([[1.0, -2.0, 0.5]])})
+        return {
+            "variable names": [v.op.name for v in variables],
+            "variable shapes": [str(v.get_shape().as_list()) for v in variables],
+            "logits": outputs[0],
+            "third": outputs[1],
+        }

@@ -117,7 +117,7 @@ class LeakyRelu(Activation):
     op_type = "LeakyRelu"
 
     def __init__(self, features: Any, alpha: float = 0.2, name: str | None = None):
-        self.alpha = float(alpha)
+        self.alpha = float(np.float32(alpha))  # a float32 attribute in TF1, whatever x's dtype
         super().__init__(features, name=name)
 
     def compute(self, x: Any) -> np.ndarray:
