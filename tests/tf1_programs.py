@@ -303,6 +303,8 @@ def activations(tf: Any) -> dict[str, Any]:
             "leaky_relu": tf.nn.leaky_relu(x),
             "leaky_relu 0.1": tf.nn.leaky_relu(x, alpha=0.1),
             "elu": tf.nn.elu(x),
+            "selu": tf.nn.selu(x),
+            "softsign": tf.nn.softsign(x),
             "softplus": tf.nn.softplus(x),
             "sigmoid": tf.sigmoid(x),
             "tanh": tf.tanh(x),
@@ -340,3 +342,42 @@ def layers_dense(tf: Any) -> dict[str, Any]:
             "logits": outputs[0],
             "third": outputs[1],
         }
+
+
+@program("nn_and_linear_algebra")
+def nn_and_linear_algebra(tf: Any) -> dict[str, Any]:
+    """TF1's nn helpers and products, with their axis and transpose conventions."""
+    a_value = np.linspace(-2.0, 3.0, 12).reshape(3, 4)
+    b_value = np.linspace(1.0, -1.0, 8).reshape(4, 2)
+    with tf.Graph().as_default():
+        a = tf.placeholder(tf.float64, shape=[None, 4])
+        b = tf.constant(b_value)
+        batch = tf.reshape(tf.tile(a, [2, 1]), [2, 3, 4])
+        mean, variance = tf.nn.moments(a, axes=[0])
+        fetches = {
+            "matmul": tf.matmul(a, b),
+            "matmul transpose_a": tf.matmul(a, a, transpose_a=True),
+            "matmul transpose_b": tf.matmul(a, a, transpose_b=True),
+            "batch matmul": tf.matmul(batch, tf.transpose(batch, [0, 2, 1])),
+            "tensordot": tf.tensordot(a, b, axes=1),
+            "einsum": tf.einsum("ij,jk->ik", a, b),
+            "bias_add": tf.nn.bias_add(a, tf.constant([1.0, 2.0, 3.0, 4.0], tf.float64)),
+            "softmax axis 0": tf.nn.softmax(a, axis=0),
+            "log_softmax": tf.nn.log_softmax(a),
+            "moments mean": mean,
+            "moments variance": variance,
+            "l2_normalize": tf.nn.l2_normalize(a, axis=1),
+            "where rows": tf.where(tf.constant([True, False, True]), a, -a),
+            "where elementwise": tf.where(a > 0.0, a, tf.zeros_like(a)),
+            "squared_difference": tf.squared_difference(a, 1.0),
+            "rsqrt": tf.rsqrt(tf.abs(a) + 1.0),
+            "log1p": tf.log1p(tf.abs(a)),
+            "add_n": tf.add_n([a, a * 2.0, a * 3.0]),
+        }
+        grads = tf.gradients(tf.reduce_sum(fetches["l2_normalize"] * fetches["softmax axis 0"]), a)
+        fetches["gradient"] = grads[0]
+        fetches["where rows gradient"] = tf.gradients(
+            tf.reduce_sum(fetches["where rows"] * fetches["where rows"]), a
+        )[0]
+        with tf.Session() as sess:
+            return sess.run(fetches, {a: a_value})

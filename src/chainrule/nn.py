@@ -4,8 +4,13 @@ logits = cr.matmul(x, w) + b
 loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
 """
 
-from .ops.math_ops import sigmoid, tanh
+from typing import Any
+
+from .graph import Node
+from .ops.logic_ops import where
+from .ops.math_ops import abs, maximum, rsqrt, sigmoid, square, tanh
 from .ops.nn_ops import bias_add, dropout, elu, l2_loss, leaky_relu, moments, relu, relu6, softplus
+from .ops.reduction_ops import reduce_sum
 from .ops.softmax_ops import (
     log_softmax,
     sigmoid_cross_entropy_with_logits,
@@ -33,4 +38,35 @@ __all__ = [
     "dropout",
     "moments",
     "bias_add",
+    "l2_normalize",
+    "selu",
+    "softsign",
 ]
+
+#: SELU's constants (Klambauer et al.), as TF1 uses them
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def l2_normalize(
+    x: Any,
+    axis: Any = None,
+    epsilon: float = 1e-12,
+    name: str | None = None,
+    dim: Any = None,
+) -> Node:
+    """``x / sqrt(max(sum(x**2, axis), epsilon))``: unit L2 norm along ``axis``, as TF1."""
+    axis = dim if axis is None else axis
+    square_sum = reduce_sum(square(x), axis=axis, keepdims=True)
+    return x * rsqrt(maximum(square_sum, epsilon))
+
+
+def selu(features: Any, name: str | None = None) -> Node:
+    """Scaled exponential linear unit: ``scale * x`` for ``x > 0``, else
+    ``scale * alpha * (exp(x) - 1)``."""
+    return _SELU_SCALE * where(features < 0, _SELU_ALPHA * elu(features), features)
+
+
+def softsign(features: Any, name: str | None = None) -> Node:
+    """``x / (1 + |x|)``."""
+    return features / (1.0 + abs(features))

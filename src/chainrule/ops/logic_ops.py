@@ -23,6 +23,7 @@ from .shapes import Shape
 
 __all__ = [
     "where",
+    "where_v2",
     "equal",
     "not_equal",
     "less",
@@ -189,12 +190,36 @@ def logical_not(x: Any, name: str | None = None) -> Node:
 
 
 def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Node:
-    """Elements of ``x`` where ``condition`` holds, else of ``y`` (broadcasting, as where_v2).
+    """TF1's ``where``: elements of ``x`` where ``condition`` holds, else of ``y``.
 
-    With ``condition`` alone, the int64 coordinates of its true elements, as TF1.
+    A vector ``condition`` with ``x`` and ``y`` of one higher rank picks whole rows, as in
+    TF1; otherwise the three broadcast. With ``condition`` alone, the int64 coordinates of its
+    true elements.
     """
     if x is None and y is None:
         return WhereIndices(condition, name=name)
     if x is None or y is None:
         raise InvalidArgumentError("where() needs both x and y, or neither")
+    x, y = lift_operands([x, y])
+    condition = convert_to_tensor(condition, graph=x.graph)
+    return Select(_row_condition(condition, x, y), x, y, name=name)
+
+
+def where_v2(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Node:
+    """``where`` with NumPy broadcasting of all three inputs (TF2's ``where``)."""
+    if x is None and y is None:
+        return WhereIndices(condition, name=name)
+    if x is None or y is None:
+        raise InvalidArgumentError("where_v2() needs both x and y, or neither")
     return Select(condition, x, y, name=name)
+
+
+def _row_condition(condition: Node, x: Node, y: Node) -> Node:
+    """A vector condition for values of one higher rank, shaped to choose their rows (TF1)."""
+    if condition.shape is None or len(condition.shape) != 1:
+        return condition
+    if x.shape is None or y.shape is None or len(x.shape) < 2 or len(x.shape) != len(y.shape):
+        return condition
+    from .shape_ops import reshape
+
+    return reshape(condition, [-1] + [1] * (len(x.shape) - 1))
