@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/bench.py --quick    # fewer repetitions, for a smoke check
 
 Workloads (see README.md for the method): an MLP 784-256-128-10 training step (ReLU, softmax
-cross-entropy, SGD, float32) at batch 128 and 16, a 60-op scalar chain with its gradient
-(float64), the plan compile time of a 10,000-node and a 100,000-node graph, and the peak
+cross-entropy, SGD, float32) at batch 128 and 16, a 60-op chain with its gradient on a
+float64 scalar and on a shape-(1,) array, the plan compile time of a 10,000-node and a 100,000-node graph, and the peak
 memory of the MLP batch-128 step. Each side runs alternately with the others, many times;
 the table shows medians and the ratio chainrule / NumPy.
 """
@@ -216,9 +216,10 @@ CHAIN_LINKS = 20  # sin, *1.01, +0.1: 60 ops
 
 
 def chainrule_chain(x0: np.ndarray) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """The chain on a placeholder of ``x0``'s shape: a scalar, or a shape-(1,) array."""
     graph = cr.Graph()
     with graph.as_default():
-        x = cr.placeholder(cr.float64, [], name="x")
+        x = cr.placeholder(cr.float64, list(x0.shape), name="x")
         y = x
         for _ in range(CHAIN_LINKS):
             y = cr.sin(y) * 1.01 + 0.1
@@ -247,14 +248,14 @@ def numpy_chain(x0: np.ndarray) -> Callable[[], Any]:
 
 
 def torch_chain(x0: np.ndarray) -> Callable[[], Any]:
-    x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
 
     def step() -> tuple[Any, Any]:
         y = x
         for _ in range(CHAIN_LINKS):
             y = torch.sin(y) * 1.01 + 0.1
-        (grad,) = torch.autograd.grad(y, x)
-        return y.item(), grad.item()
+        (grad,) = torch.autograd.grad(y, x, torch.ones_like(y))
+        return y.detach().numpy(), grad.numpy()
 
     return step
 
@@ -339,15 +340,19 @@ def main() -> None:
         rows.append(
             _row(f"MLP batch {batch} step (make_callable)", med, target, "chainrule callable")
         )
-    if wanted("chain"):
-        x0 = np.array(0.5)
+    for name, x0, label in (
+        ("chain", np.array(0.5), "60-op scalar chain"),
+        ("chain1", np.array([0.5]), "60-op shape-(1,) chain"),
+    ):
+        if not wanted(name):
+            continue
         run, call = chainrule_chain(x0)
         sides = {"chainrule run": run, "chainrule callable": call, "numpy": numpy_chain(x0)}
         if torch is not None:
             sides["torch"] = torch_chain(x0)
         med = alternate(sides, samples * 4, inner=50)
-        rows.append(_row("60-op scalar chain + gradient", med, 1.5))
-        rows.append(_row("60-op scalar chain (make_callable)", med, 1.5, "chainrule callable"))
+        rows.append(_row(f"{label} + gradient", med, 1.5))
+        rows.append(_row(f"{label} (make_callable)", med, 1.5, "chainrule callable"))
     if wanted("memory"):
         data = mlp_data(128)
         run, _ = chainrule_mlp(data)

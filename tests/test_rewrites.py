@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.graph import InplaceKernel
 from chainrule.runtime import passes as rewrites
 
 
@@ -304,6 +305,137 @@ def test_fetched_intermediates_are_not_overwritten(rng):
         out_a, out_b = s.run([a, b], {x: value})
     np.testing.assert_allclose(out_a, np.exp(value))
     np.testing.assert_allclose(out_b, 2 * np.exp(value))
+
+
+def test_softmax_cross_entropy_gradient_is_exact_for_labels_that_do_not_sum_to_one():
+    logits_value = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]], np.float32)
+    labels_value = np.array([[2.0, 0.0, 0.0], [0.5, 0.5, 1.0]], np.float32)
+    p = np.exp(logits_value) / np.exp(logits_value).sum(1, keepdims=True)
+    grad = (p * labels_value.sum(1, keepdims=True) - labels_value) / len(labels_value)
+    expected = logits_value - 1.0 * grad
+    for optimize in (False, True):
+        graph = cr.Graph()
+        with graph.as_default():
+            w = cr.Variable(logits_value)
+            y = cr.placeholder(cr.float32, [None, 3])
+            loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=w))
+            train = cr.GradientDescentOptimizer(1.0).minimize(loss)
+        with cr.Session(graph=graph, optimize=optimize) as s:
+            s.run(train, {y: labels_value})
+            np.testing.assert_allclose(s.run(w), expected, rtol=1e-5)
+            if optimize:
+                assert _plan(s).stats["fused"] == 1
+    np.testing.assert_allclose(expected[0], [1.77, 1.37, 0.36], atol=0.01)
+
+
+def test_removed_counts_the_kernel_calls_the_rewrites_saved(rng):
+    data = rng.standard_normal((4, 5)).astype(np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    *_, stats = _mean_xent_training(True, data, steps=1)
+    graph = cr.Graph()
+    with graph.as_default():
+        x = cr.placeholder(cr.float32, [None, 5])
+        y = cr.placeholder(cr.float32, [None, 3])
+        w = cr.Variable(np.zeros((5, 3), np.float32))
+        logits = cr.matmul(x, w) + cr.Variable(np.zeros(3, np.float32))
+        loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
+        train = cr.GradientDescentOptimizer(0.5).minimize(loss)
+    calls = {}
+    for optimize in (False, True):
+        with cr.Session(graph=graph, optimize=optimize) as s:
+            s.run([loss, train], {x: data[0], y: data[1]})
+            plan = _plan(s)
+            calls[optimize] = sum(1 for t in plan.program if t.kind == rewrites.CALL)
+    assert stats["fused"] == 1 and stats["removed"] > 0
+    assert stats["removed"] == calls[False] - calls[True]
+
+
+def test_tiny_arrays_are_not_reused_nor_freed_early(rng):
+    x = cr.placeholder(cr.float64, [1])
+    y = x
+    for _ in range(5):
+        y = cr.sin(y) * 1.01 + 0.1
+    (g,) = cr.gradients(y, [x])
+    value = rng.standard_normal(1)
+    with cr.Session(optimize=True) as s:
+        out_y, out_g = s.run([y, g], {x: value})
+        plan = _plan(s)
+    assert "out=" not in plan.source and "del " not in plan.source
+    assert plan.stats["inplace"] == 0
+    expected_y, expected_g = value, np.ones(1)
+    for _ in range(5):
+        expected_g = expected_g * np.cos(expected_y) * 1.01
+        expected_y = np.sin(expected_y) * 1.01 + 0.1
+    np.testing.assert_allclose(out_y, expected_y)
+    np.testing.assert_allclose(out_g, expected_g)
+
+
+# -- a user's op takes part through the hooks it declares ------------------------------------------
+class ScaleBy(cr.Operation):
+    """A user's op: ``x * factor``, declaring every plan fact it can."""
+
+    alias_inputs = ()  # the result is always a fresh array
+    numeric = True
+
+    def __init__(self, x, factor):
+        self.factor = float(factor)
+        super().__init__([x])
+
+    def infer(self, x):
+        return self.shape_rule(x.shape), x.dtype
+
+    def shape_rule(self, x):
+        return x
+
+    def compute(self, x):
+        return np.multiply(x, self.factor)
+
+    def passthrough(self, args, out):
+        return 0 if self.factor == 1.0 and args[0].sym == out.sym else None
+
+    def inplace_kernel(self, args, store):
+        factor = self.factor
+
+        def scale_in_place(x):
+            return np.multiply(x, factor, out=x)
+
+        return InplaceKernel((0,), scale_in_place)
+
+
+def test_a_users_op_declares_its_shape_rule_and_passthrough():
+    x = cr.placeholder(cr.float64, [None, 4])
+    scaled = ScaleBy(x, 2.0)
+    same = ScaleBy(x, 1.0)
+    assert scaled.shape == (None, 4)
+    sym = _symbols(scaled, [x])
+    assert sym(scaled) == sym(x)  # the batch symbol flows through the user's rule
+    y = cr.reduce_sum(cr.reshape(scaled, [-1, 4]) + same)
+    value = np.arange(8.0).reshape(2, 4)
+    with cr.Session(optimize=True) as s:
+        out = s.run(y, {x: value})
+        stats = _plan(s).stats
+    assert out == 3 * value.sum()
+    assert stats["dropped"] == 2  # ScaleBy(x, 1) and the reshape to the shape it has
+
+
+def test_a_users_op_gives_fresh_arrays_and_writes_in_place(rng):
+    x = cr.placeholder(cr.float64, [None, 8])
+    into_user_op = ScaleBy(cr.exp(x), 3.0)  # the exp's dying result takes the scaling
+    from_user_op = cr.sin(ScaleBy(x, 2.0))  # the user op's fresh result takes the sin
+    value = rng.standard_normal((3, 8))
+    results, plans = [], []
+    for optimize in (True, False):
+        with cr.Session(optimize=optimize) as s:
+            results.append(s.run([into_user_op, from_user_op], {x: value}))
+            plans.append(_plan(s))
+    _assert_same(*results)
+    plan = plans[0]
+    np.testing.assert_allclose(results[0][0], 3.0 * np.exp(value))
+    np.testing.assert_allclose(results[0][1], np.sin(2.0 * value))
+    steps = {t.node: t for t in plan.program}
+    assert steps[into_user_op].inplace == 0 and "scale_in_place" in steps[into_user_op].fn.__name__
+    assert steps[from_user_op].inplace == 0  # sin(..., out=) into the user op's result
+    assert f"out=v{steps[from_user_op.inputs[0]].pos}" in plan.source
+    assert plan.stats["inplace"] == 2
 
 
 # -- and never where it must not -------------------------------------------------------------------

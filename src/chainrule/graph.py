@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from .dtypes import DType
 from .errors import ChainruleError, FailedPreconditionError, GraphError, NotFoundError
@@ -20,6 +20,10 @@ __all__ = [
     "name_scope",
     "control_dependencies",
     "get_default_session",
+    "PlanValue",
+    "InplaceKernel",
+    "Specialized",
+    "FusedKernels",
 ]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -84,6 +88,53 @@ class TensorShape:
 
     def __repr__(self) -> str:
         return "TensorShape(<unknown>)" if self.dims is None else f"TensorShape({list(self.dims)})"
+
+
+class PlanValue(Protocol):
+    """What an op's compiler hooks see of each input in a plan (the runtime's terms)."""
+
+    #: the symbolic shape: sizes are ints or symbols (equal only to themselves); None: unknown
+    sym: tuple[Any, ...] | None
+    #: the NumPy dtype, None if unknown
+    dtype: Any
+    #: True when the value may share memory with a variable (which updates change in place)
+    state: bool
+    #: True for a fresh array only the plan holds (a later op may overwrite it)
+    owned: bool
+    #: the value of a constant (see ``is_constant``)
+    value: Any
+
+    @property
+    def is_constant(self) -> bool:
+        """Whether the value is known when the plan is compiled (``value`` holds it)."""
+        ...
+
+
+class InplaceKernel(NamedTuple):
+    """``kernel`` returns the op's result in the memory of one of the ``inputs`` it is given."""
+
+    inputs: tuple[int, ...]
+    kernel: Callable[..., Any]
+
+
+class Specialized(NamedTuple):
+    """A kernel fixed to a plan's shapes; ``fresh``: its result is always a new array."""
+
+    kernel: Callable[..., Any]
+    fresh: bool
+
+
+class FusedKernels(NamedTuple):
+    """How a forward op and its partner (same ``fusion_key``) are computed together.
+
+    ``shared(*forward args)`` returns ``(forward value, intermediate)``; the partner's value is
+    ``finish(intermediate, *partner args at finish_inputs)``. The intermediate is a fresh
+    array of the partner's shape and dtype, which ``finish`` may overwrite with its result.
+    """
+
+    shared: Callable[..., tuple[Any, Any]]
+    finish: Callable[..., Any]
+    finish_inputs: tuple[int, ...]
 
 
 _shared_default: list[Graph] = []  # one slot: the default graph, shared by all threads
@@ -310,6 +361,12 @@ class Node:
     #: ``None`` for any input (the safe default), ``()`` for a result that is always a fresh
     #: array (which a later op may then overwrite in place), ``(0,)`` for the first only
     alias_inputs: tuple[int, ...] | None = None
+    #: True when the kernel always returns NumPy arrays or NumPy scalars (never lists or
+    #: Python numbers), so a plan may write arithmetic on the value as Python operators
+    numeric = False
+    #: for an op that is not pure: False when it only reads state (a variable's value), so
+    #: that values computed before and after it may still be merged
+    changes_state = True
 
     graph: Graph
     name: str
@@ -328,12 +385,13 @@ class Node:
         """
         return None
 
-    def passthrough(self, args: Sequence[Any]) -> int | None:
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
         """The input whose value this op merely passes on in a plan (``x * 1``, a reshape to
-        the shape ``x`` already has), so the plan may drop the op; ``None`` if it computes."""
+        the shape ``x`` already has), so the plan may drop the op; ``None`` if it computes.
+        ``out`` is the op's own value in the plan (its symbolic shape and dtype)."""
         return None
 
-    def broadcast_source(self, args: Sequence[Any], out_sym: Any) -> bool:
+    def broadcast_source(self, args: Sequence[PlanValue], out_sym: Any) -> bool:
         """Whether the value is input 0 stretched by NumPy broadcasting, the data unchanged
         (a consumer that broadcasts its inputs itself may take input 0 instead)."""
         return False
@@ -343,22 +401,26 @@ class Node:
         smaller symbolic shape in ``syms`` (it broadcasts that input itself)."""
         return False
 
-    def inplace_kernel(
-        self, args: Sequence[Any], store: Any
-    ) -> tuple[tuple[int, ...], Callable[..., Any]] | None:
-        """The inputs that may receive the result, and a kernel that writes it into one of
-        them (a NumPy ufunc is called with ``out=``). The plan uses it only for an input
-        that is a fresh array nothing reads afterwards. ``None``: no in-place form."""
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
+        """A kernel that returns its result in the memory of one of ``inputs`` (a NumPy ufunc
+        is called with ``out=``). The plan uses it only for an input that is a fresh array of
+        the result's shape and dtype that nothing reads afterwards (for an update, which has
+        no result, any fresh array the update consumes). ``None``: no in-place form."""
         return None
 
-    def specialize(self, args: Sequence[Any]) -> tuple[Callable[..., Any], bool] | None:
+    def specialize(self, args: Sequence[PlanValue]) -> Specialized | None:
         """A kernel fixed to the shapes this plan knows, and whether its result is always a
         fresh array; ``None`` to keep the general kernel."""
         return None
 
-    def fusion_key(self, args: Sequence[Any]) -> Any:
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable | None:
         """Ops of a plan with equal, non-``None`` keys are computed together by the kernels
         that ``fused_kernels`` of the forward one gives (an op and its gradient)."""
+        return None
+
+    def fused_kernels(self, args: Sequence[PlanValue]) -> FusedKernels | None:
+        """On the forward op of a fusion (see ``fusion_key``): how it and its partner are
+        computed together; ``None`` on every other op."""
         return None
 
     def _setup(

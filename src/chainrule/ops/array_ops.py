@@ -74,13 +74,18 @@ class ZerosLike(Operation):
     """Zeros of ``x``'s run-time shape (used when that shape is not known statically)."""
 
     op_type = "ZerosLike"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, x: Any, dtype: Any = None, name: str | None = None):
         self.to = as_dtype(dtype)
         super().__init__([x], name=name)
 
     def infer(self, x: Node) -> tuple[Shape, DType | None]:
-        return x.shape, self.to or x.dtype
+        return self.shape_rule(x.shape), self.to or x.dtype
+
+    def shape_rule(self, x: Shape) -> Shape:
+        return x
 
     def compute(self, x: Any) -> np.ndarray:
         return np.zeros_like(x, dtype=None if self.to is None else self.to.np)

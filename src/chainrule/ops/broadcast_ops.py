@@ -7,17 +7,19 @@ stretches a value to one; both work statically when shapes are known and at run 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..dtypes import DType
 from ..errors import ShapeError
-from ..graph import Node
+from ..graph import Node, PlanValue, Specialized
 from .base import Operation
+from .plan_facts import stretches_input, unchanged_shape
 from .registry import RegisterGradient
 from .shape_ops import _shape_operand, _static_shape, _vector_node_shape, reshape
-from .shapes import Shape, fmt, is_known
+from .shapes import Shape, fmt, is_int, is_known
 
 __all__ = ["broadcast_to"]
 
@@ -37,7 +39,18 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> np.ndarray:
     return np.sum(grad, axis=axes, keepdims=True).reshape(shape)
 
 
-class SumToLike(Operation):
+class LikeSecond:
+    """Mixin: the output has the shape of input 1 (``like``); the value may be input 0's
+    memory (a view, or input 0 itself), never ``like``'s."""
+
+    alias_inputs = (0,)
+    numeric = True
+
+    def shape_rule(self, x: Shape, like: Shape) -> Shape:
+        return like
+
+
+class SumToLike(LikeSecond, Operation):
     """Reduce a broadcast gradient to the run-time shape of ``like`` (shapes unknown statically)."""
 
     op_type = "SumToLike"
@@ -46,10 +59,58 @@ class SumToLike(Operation):
         super().__init__([grad, like], name=name)
 
     def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
-        return like.shape, grad.dtype
+        return self.shape_rule(grad.shape, like.shape), grad.dtype
 
     def compute(self, grad: np.ndarray, like: np.ndarray) -> np.ndarray:
         return _sum_to_shape(grad, np.shape(like))
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return unchanged_shape(args, out)
+
+    def specialize(self, args: Sequence[PlanValue]) -> Specialized | None:
+        """When the plan's shapes say which axes were broadcast, reduce those directly."""
+        grad, like = args
+        if grad.sym is None or like.sym is None or grad.dtype is None or grad.dtype.kind != "f":
+            return None
+        if self.dtype is None or self.dtype.np != grad.dtype:
+            return None
+        axes = _broadcast_axes(grad.sym, like.sym)
+        if not axes:
+            return None
+        kept_rank = len(grad.sym) - len(like.sym)
+        return Specialized(_fixed_sum_to(axes, kept_rank), fresh=True)
+
+
+def _broadcast_axes(grad: Sequence[Any], like: Sequence[Any]) -> tuple[int, ...] | None:
+    """The axes of ``grad`` that broadcasting added or stretched from ``like``, if the
+    symbolic shapes tell (a size-1 axis of ``like`` counts: summing it is harmless)."""
+    lead = len(grad) - len(like)
+    if lead < 0:
+        return None
+    inner = []
+    for i, d in enumerate(like):
+        g = grad[lead + i]
+        if is_int(d) and d == 1:
+            inner.append(lead + i)
+        elif not (d is g or (is_int(d) and is_int(g) and d == g)):
+            return None  # only known at run time whether this axis was broadcast
+    return tuple(range(lead)) + tuple(inner)
+
+
+def _fixed_sum_to(axes: tuple[int, ...], lead: int) -> Callable[[Any, Any], Any]:
+    """``sum_to_like`` over axes known in advance (the leading ``lead`` ones, then others)."""
+    reduce = np.add.reduce
+    if len(axes) == lead:
+
+        def sum_leading_axes(g: Any, like: Any) -> Any:
+            return reduce(g, axis=axes)
+
+        return sum_leading_axes
+
+    def sum_to_shape(g: Any, like: Any) -> Any:
+        return reduce(g, axis=axes, keepdims=True).reshape(np.shape(like))
+
+    return sum_to_shape
 
 
 @RegisterGradient("SumToLike")
@@ -57,7 +118,7 @@ def _sum_to_like_grad(op: Node, grad: Node) -> list[Node | None]:
     return [broadcast_like(grad, op.inputs[0]), None]
 
 
-class BroadcastLike(Operation):
+class BroadcastLike(LikeSecond, Operation):
     """Broadcast ``x`` to the run-time shape of ``like``."""
 
     op_type = "BroadcastLike"
@@ -66,7 +127,13 @@ class BroadcastLike(Operation):
         super().__init__([x, like], name=name)
 
     def infer(self, x: Node, like: Node) -> tuple[Shape, DType | None]:
-        return like.shape, x.dtype
+        return self.shape_rule(x.shape, like.shape), x.dtype
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return unchanged_shape(args, out)
+
+    def broadcast_source(self, args: Sequence[PlanValue], out_sym: Any) -> bool:
+        return stretches_input(args, out_sym)
 
     def compute(self, x: np.ndarray, like: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, np.shape(like))
@@ -123,6 +190,8 @@ class BroadcastTo(Operation):
     """``x`` broadcast to a static shape, or to the shape held by an int vector node."""
 
     op_type = "BroadcastTo"
+    alias_inputs = (0,)
+    numeric = True
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape
@@ -133,16 +202,26 @@ class BroadcastTo(Operation):
         if shape_node is None:
             self.target = _static_shape(self.target_spec, "broadcast_to shape")
             _check_broadcastable(x.shape, self.target)
-            return self.target, x.dtype
+            return self.shape_rule(x.shape), x.dtype
         self.target = None
         target = _vector_node_shape(shape_node)
         if target is not None:
             _check_broadcastable(x.shape, target)
         return target, x.dtype
 
+    def shape_rule(self, x: Shape, *shape_node: Shape) -> Shape:
+        """The static target (a target given by a node is known only at run time)."""
+        return None if self.target is None else tuple(self.target)
+
     def compute(self, x: Any, shape_value: Any = None) -> np.ndarray:
         target = self.target if shape_value is None else tuple(int(d) for d in shape_value)
         return np.broadcast_to(x, target)
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return unchanged_shape(args, out)
+
+    def broadcast_source(self, args: Sequence[PlanValue], out_sym: Any) -> bool:
+        return stretches_input(args, out_sym)
 
 
 @RegisterGradient("BroadcastTo")

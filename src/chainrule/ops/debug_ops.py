@@ -26,7 +26,10 @@ class CheckNumerics(Operation):
         super().__init__([tensor], name=name)
 
     def infer(self, x: Node) -> tuple[Shape, DType | None]:
-        return x.shape, x.dtype
+        return self.shape_rule(x.shape), x.dtype
+
+    def shape_rule(self, x: Shape) -> Shape:
+        return x
 
     def compute(self, x: Any) -> Any:
         array = np.asarray(x)

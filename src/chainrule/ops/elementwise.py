@@ -11,9 +11,10 @@ from typing import Any
 
 from ..dtypes import DType
 from ..errors import DTypeError, ShapeError
-from ..graph import Node
+from ..graph import InplaceKernel, Node, PlanValue
 from .base import Operation, lift_operands
-from .shapes import Shape, broadcast_shapes, fmt
+from .plan_facts import broadcasts_to, elementwise_ufunc, neutral_operand, ufunc_inplace
+from .shapes import Shape, broadcast_dims, fmt
 
 
 def _require_float(node: Node, op_name: str) -> None:
@@ -28,14 +29,45 @@ def _require_bool(node: Node, op_name: str) -> None:
 
 def _broadcast_all(nodes: Sequence[Node]) -> Shape:
     """The broadcast shape of ``nodes``; the error quotes the shapes as the user wrote them."""
-    shape = nodes[0].shape
     try:
-        for node in nodes[1:]:
-            shape = broadcast_shapes(shape, node.shape)
+        return broadcast_dims(*(node.shape for node in nodes))
     except ShapeError:
         shapes = " and ".join(fmt(node.shape) for node in nodes)
         raise ShapeError(f"shapes {shapes} cannot be broadcast together") from None
-    return shape
+
+
+class SameShape:
+    """Mixin: the output has the shape of input 0 (elementwise ops of one input, ...)."""
+
+    def shape_rule(self, x: Shape, *rest: Shape) -> Shape:
+        return x
+
+
+class Broadcasting:
+    """Mixin: the output has the broadcast shape of all inputs."""
+
+    def shape_rule(self, *shapes: Shape) -> Shape:
+        return broadcast_dims(*shapes)
+
+
+class UfuncKernel:
+    """Mixin for ops whose kernel may be a NumPy ufunc: then the result is a fresh array, any
+    input may receive it (``out=``), and inputs may come in smaller, broadcasting shapes."""
+
+    numeric = True
+
+    def kernel(self) -> Callable[..., Any]:
+        return self.fn
+
+    @property
+    def alias_inputs(self) -> tuple[int, ...] | None:
+        return () if elementwise_ufunc(self.kernel(), len(self.inputs)) else None
+
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
+        return ufunc_inplace(self.kernel(), len(args))
+
+    def takes_broadcast(self, position: int, syms: Sequence[Any], out_sym: Any) -> bool:
+        return elementwise_ufunc(self.kernel(), len(syms)) and broadcasts_to(syms, out_sym)
 
 
 def common_dtype(inputs: Sequence[Node]) -> DType | None:
@@ -53,7 +85,7 @@ def common_dtype(inputs: Sequence[Node]) -> DType | None:
     return first.dtype
 
 
-class Unary(Operation):
+class Unary(UfuncKernel, SameShape, Operation):
     """An elementwise op of one input whose kernel is a NumPy ufunc (``fn``)."""
 
     fn: Callable[..., Any]
@@ -65,16 +97,18 @@ class Unary(Operation):
     def infer(self, x: Node) -> tuple[Shape, DType | None]:
         if self.float_only:
             _require_float(x, self.op_type)
-        return x.shape, x.dtype
-
-    def kernel(self) -> Callable[..., Any]:
-        return self.fn
+        return self.shape_rule(x.shape), x.dtype
 
 
-class Binary(Operation):
-    """An elementwise, broadcasting op of two inputs whose kernel is a NumPy ufunc (``fn``)."""
+class Binary(UfuncKernel, Broadcasting, Operation):
+    """An elementwise, broadcasting op of two inputs whose kernel is a NumPy ufunc (``fn``).
+
+    ``neutral``: ``(n, positions)`` when ``x op n`` is ``x`` for the constant ``n`` at one of
+    ``positions`` (``x * 1``, ``x + 0``), so that a plan may drop the op.
+    """
 
     fn: Callable[..., Any]
+    neutral: tuple[int, tuple[int, ...]] | None = None
 
     def __init__(self, x: Any, y: Any, name: str | None = None):
         super().__init__(lift_operands([x, y]), name=name)
@@ -85,5 +119,8 @@ class Binary(Operation):
     def out_dtype(self, dtype: DType | None) -> DType | None:
         return dtype
 
-    def kernel(self) -> Callable[..., Any]:
-        return self.fn
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        if self.neutral is None:
+            return None
+        value, positions = self.neutral
+        return neutral_operand(args, out, value, positions)

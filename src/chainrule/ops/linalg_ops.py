@@ -19,7 +19,7 @@ from . import array_ops, broadcast_ops
 from .base import Constant, Operation, lift_operands
 from .elementwise import common_dtype
 from .registry import NotDifferentiable, RegisterGradient
-from .shapes import Shape, broadcast_shapes, fmt, is_known
+from .shapes import Shape, broadcast_dims, fmt, is_known
 
 __all__ = ["matmul", "tensordot", "einsum"]
 
@@ -32,6 +32,8 @@ class MatMul(Operation):
     """``a @ b`` on the last two axes (leading axes broadcast); optional transposes of a, b."""
 
     op_type = "MatMul"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(
         self,
@@ -53,18 +55,25 @@ class MatMul(Operation):
             raise ShapeError(
                 f"matmul needs inputs of rank >= 2, got {fmt(a.shape)} @ {fmt(b.shape)}"
             )
-        a_rows, a_inner = a.shape[-2:][:: -1 if self.transpose_a else 1]
-        b_inner, b_cols = b.shape[-2:][:: -1 if self.transpose_b else 1]
+        a_inner = a.shape[-2 if self.transpose_a else -1]
+        b_inner = b.shape[-1 if self.transpose_b else -2]
         if a_inner is not None and b_inner is not None and a_inner != b_inner:
             raise ShapeError(f"inner dimensions differ: {self._shapes_text(a, b)}")
         try:
-            batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            return self.shape_rule(a.shape, b.shape), dtype
         except ShapeError:
             raise ShapeError(
                 f"batch dimensions {fmt(a.shape[:-2])} and {fmt(b.shape[:-2])} cannot be "
                 f"broadcast together: {self._shapes_text(a, b)}"
             ) from None
-        return tuple(batch) + (a_rows, b_cols), dtype
+
+    def shape_rule(self, a: Shape, b: Shape) -> Shape:
+        """Batch axes broadcast, then ``a``'s rows and ``b``'s columns (after transposes)."""
+        if a is None or b is None or len(a) < 2 or len(b) < 2:
+            return None
+        rows = a[-1] if self.transpose_a else a[-2]
+        cols = b[-2] if self.transpose_b else b[-1]
+        return broadcast_dims(a[:-2], b[:-2]) + (rows, cols)
 
     def _shapes_text(self, a: Node, b: Node) -> str:
         """``(3, 2) @ (3, 2)``, with ``transpose_a``/``transpose_b`` noted when set."""

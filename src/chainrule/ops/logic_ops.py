@@ -17,7 +17,14 @@ from ..errors import DTypeError, InvalidArgumentError
 from ..graph import Node
 from . import array_ops, broadcast_ops
 from .base import Operation, convert_to_tensor, lift_operands
-from .elementwise import Binary, Unary, _broadcast_all, _require_bool, common_dtype
+from .elementwise import (
+    Binary,
+    Broadcasting,
+    Unary,
+    _broadcast_all,
+    _require_bool,
+    common_dtype,
+)
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape
 
@@ -89,10 +96,12 @@ NotDifferentiable("LogicalNot")
 
 
 # -- selection ----------------------------------------------------------------------------------
-class Select(Operation):
+class Select(Broadcasting, Operation):
     """``where(condition, x, y)``: elements of x where condition holds, else of y (broadcasts)."""
 
     op_type = "Select"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, condition: Any, x: Any, y: Any, name: str | None = None):
         x, y = lift_operands([x, y])

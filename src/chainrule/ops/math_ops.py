@@ -13,11 +13,12 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, float64
 from ..errors import InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import Node, PlanValue
 from . import array_ops, broadcast_ops
 from .base import Constant, Operation, convert_to_tensor, lift_operands
-from .elementwise import Binary, Unary, _broadcast_all, common_dtype
+from .elementwise import Binary, Broadcasting, SameShape, Unary, _broadcast_all, common_dtype
 from .logic_ops import equal, logical_not, logical_or, where
+from .plan_facts import unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, fmt
 
@@ -80,17 +81,21 @@ def _unary(op_type: str, fn: Callable[..., Any], float_only: bool = True) -> typ
     return cls
 
 
-def _binary(op_type: str, fn: Callable[..., Any]) -> type[Binary]:
-    """A Binary op class named ``op_type`` whose kernel is ``fn`` (never bound as a method)."""
-    cls = type(op_type, (Binary,), {"op_type": op_type, "fn": staticmethod(fn)})
+def _binary(
+    op_type: str, fn: Callable[..., Any], neutral: tuple[int, tuple[int, ...]] | None = None
+) -> type[Binary]:
+    """A Binary op class named ``op_type`` whose kernel is ``fn`` (never bound as a method);
+    ``neutral`` as on ``Binary``."""
+    attributes = {"op_type": op_type, "fn": staticmethod(fn), "neutral": neutral}
+    cls = type(op_type, (Binary,), attributes)
     cls.__module__ = __name__
     return cls
 
 
 # -- arithmetic ---------------------------------------------------------------------------
-Add = _binary("Add", np.add)
-Sub = _binary("Sub", np.subtract)
-Mul = _binary("Mul", np.multiply)
+Add = _binary("Add", np.add, neutral=(0, (1, 0)))
+Sub = _binary("Sub", np.subtract, neutral=(0, (1,)))
+Mul = _binary("Mul", np.multiply, neutral=(1, (1, 0)))
 FloorDiv = _binary("FloorDiv", np.floor_divide)
 FloorMod = _binary("FloorMod", np.mod)
 Maximum = _binary("Maximum", np.maximum)
@@ -109,6 +114,7 @@ class RealDiv(Binary):
 
     op_type = "RealDiv"
     fn = np.true_divide
+    neutral = (1, (1,))
 
     def out_dtype(self, dtype: DType | None) -> DType | None:
         return float64 if dtype is not None and not dtype.is_floating else dtype
@@ -330,10 +336,11 @@ _TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
 
 
 # -- clipping, sums, casts ---------------------------------------------------------------------
-class ClipByValue(Operation):
+class ClipByValue(Broadcasting, Operation):
     """``t`` limited to ``[lo, hi]``; the bounds broadcast against ``t`` but never grow it."""
 
     op_type = "ClipByValue"
+    numeric = True
 
     def __init__(self, t: Any, lo: Any, hi: Any, name: str | None = None):
         super().__init__(lift_operands([t, lo, hi]), name=name)
@@ -345,7 +352,7 @@ class ClipByValue(Operation):
                 f"clip bounds {fmt(lo.shape)} and {fmt(hi.shape)} must broadcast to the "
                 f"clipped tensor's shape {fmt(t.shape)}"
             )
-        return t.shape, common_dtype([t, lo, hi])
+        return shape, common_dtype([t, lo, hi])
 
     def kernel(self) -> Callable[..., Any]:
         return np.clip
@@ -364,10 +371,12 @@ def _clip_grad(op: Node, grad: Node) -> list[Node]:
     ]
 
 
-class AddN(Operation):
+class AddN(Broadcasting, Operation):
     """The sum of several tensors of one shape (how gradient contributions are added up)."""
 
     op_type = "AddN"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, inputs: Sequence[Any], name: str | None = None):
         super().__init__(lift_operands(list(inputs)), name=name)
@@ -390,15 +399,21 @@ def _add_n_grad(op: Node, grad: Node) -> list[Node]:
     return [_sum_to(grad, x) for x in op.inputs]
 
 
-class Cast(Operation):
+class Cast(SameShape, Operation):
     op_type = "Cast"
+    numeric = True
 
     def __init__(self, x: Any, dtype: Any, name: str | None = None):
         self.to = as_dtype(dtype)
         super().__init__([x], name=name)
 
     def infer(self, x: Node) -> tuple[Shape, DType | None]:
-        return x.shape, self.to
+        return self.shape_rule(x.shape), self.to
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        """A cast to the dtype the value already has, unless the value is a variable's
+        memory (the cast's copy must not follow the variable's later updates)."""
+        return None if args[0].state else unchanged_shape(args, out)
 
     def compute(self, x: Any) -> np.ndarray:
         return np.asarray(x).astype(self.to.np)
@@ -413,11 +428,17 @@ def _cast_grad(op: Node, grad: Node) -> Node | None:
 
 
 class Identity(Unary):
+    """Its input, unchanged (the very value: a plan passes the input on)."""
+
     op_type = "Identity"
     float_only = False
+    numeric = False  # the input itself, whatever it is
 
     def kernel(self) -> Callable[..., Any]:
         return _identity_kernel
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return 0
 
 
 def _identity_kernel(x: Any) -> Any:

@@ -6,19 +6,20 @@ cross-entropies live in ``softmax_ops``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import InplaceKernel, Node, PlanValue
 from . import array_ops, broadcast_ops
 from .base import Operation, convert_to_tensor, lift_operands
-from .elementwise import _require_float, common_dtype
+from .elementwise import Broadcasting, SameShape, _require_float, common_dtype
 from .logic_ops import where
 from .math_ops import sigmoid, squared_difference
+from .plan_facts import broadcasts_to
 from .reduction_ops import reduce_mean, reduce_sum
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, broadcast_shapes, fmt
@@ -27,10 +28,11 @@ __all__ = ["relu"]
 
 
 # -- activations ---------------------------------------------------------------------------------
-class Activation(Operation):
+class Activation(SameShape, Operation):
     """An elementwise activation of one input (``float_only`` ones refuse integers)."""
 
     float_only = True
+    numeric = True
 
     def __init__(self, features: Any, name: str | None = None):
         super().__init__([features], name=name)
@@ -40,17 +42,19 @@ class Activation(Operation):
             _require_float(x, self.op_type)
         elif x.dtype is not None and x.dtype.is_bool:
             raise DTypeError(f"{self.op_type} needs a numeric dtype, got bool")
-        return x.shape, x.dtype
+        return self.shape_rule(x.shape), x.dtype
 
 
-class ActivationGrad(Operation):
+class ActivationGrad(Broadcasting, Operation):
     """``grad`` times an activation's derivative, read off ``ref`` (its input or output)."""
+
+    numeric = True
 
     def __init__(self, grad: Node, ref: Node, name: str | None = None):
         super().__init__([grad, ref], name=name)
 
     def infer(self, grad: Node, ref: Node) -> tuple[Shape, DType | None]:
-        return broadcast_shapes(grad.shape, ref.shape), grad.dtype
+        return self.shape_rule(grad.shape, ref.shape), grad.dtype
 
 
 class Relu(Activation):
@@ -58,18 +62,37 @@ class Relu(Activation):
 
     op_type = "Relu"
     float_only = False
+    alias_inputs = ()
 
     def compute(self, x: Any) -> np.ndarray:
         return np.maximum(x, 0)
+
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel:
+        return InplaceKernel((0,), _relu_into_input)
+
+
+def _relu_into_input(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0, out=x)
 
 
 class ReluGrad(ActivationGrad):
     """``grad`` where the relu's output is positive, else 0."""
 
     op_type = "ReluGrad"
+    alias_inputs = ()
 
     def compute(self, grad: Any, y: Any) -> np.ndarray:
         return grad * (y > 0)
+
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel:
+        return InplaceKernel((0,), _relu_grad_into_input)
+
+    def takes_broadcast(self, position: int, syms: Sequence[Any], out_sym: Any) -> bool:
+        return broadcasts_to(syms, out_sym)
+
+
+def _relu_grad_into_input(grad: np.ndarray, y: Any) -> np.ndarray:
+    return np.multiply(grad, y > 0, out=grad)
 
 
 @RegisterGradient("Relu")
@@ -252,6 +275,7 @@ class BiasAdd(Operation):
     """``value + bias`` with a 1-D ``bias`` along the channel axis (last, or 1 for NCHW)."""
 
     op_type = "BiasAdd"
+    numeric = True
 
     def __init__(
         self, value: Any, bias: Any, data_format: str | None = None, name: str | None = None
@@ -276,7 +300,10 @@ class BiasAdd(Operation):
                 f"bias of size {size} does not match the {channels} channels of "
                 f"value {fmt(value.shape)}"
             )
-        return value.shape, dtype
+        return self.shape_rule(value.shape, bias.shape), dtype
+
+    def shape_rule(self, value: Shape, bias: Shape) -> Shape:
+        return value
 
     def channel_axis(self, rank: int) -> int:
         return 1 if self.channels_first else rank - 1

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from ..dtypes import DType, as_dtype, int32, int64
-from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..errors import ChainruleError, DTypeError, InvalidArgumentError, ShapeError
+from ..graph import Node, PlanValue, Specialized
 from . import array_ops, broadcast_ops, shape_ops
 from .base import Constant, Operation
+from .plan_facts import adds_leading_ones, reduces_nothing, unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, fmt, normalize_axes, reduced_shape
 
@@ -82,6 +83,7 @@ class Reduce(Operation):
     numpy_fn: Callable[..., Any]
     #: the input dtypes accepted: numbers (as TF1's arithmetic reductions) or bools only
     bool_input = False
+    numeric = True
 
     def __init__(self, x: Any, axis: Any = None, keepdims: bool = False, name: str | None = None):
         self.axis = _static_axis(axis)
@@ -94,8 +96,12 @@ class Reduce(Operation):
             raise DTypeError(f"{self.op_type} needs {wanted} input, got {x.dtype.name}")
         rank = None if x.shape is None else len(x.shape)
         self.axes = normalize_axes(self.axis, rank)
-        shape = None if x.shape is None else reduced_shape(x.shape, self.axes, self.keepdims)
-        return shape, self.out_dtype(x)
+        return self.shape_rule(x.shape), self.out_dtype(x)
+
+    def shape_rule(self, x: Shape) -> Shape:
+        if x is None or self.axes is None:
+            return None
+        return reduced_shape(x, self.axes, self.keepdims)
 
     def out_dtype(self, x: Node) -> DType | None:
         return x.dtype
@@ -135,16 +141,26 @@ class ExpandReduced(Operation):
     """Put back the axes a reduction removed (size 1), using ``like``'s run-time rank."""
 
     op_type = "ExpandReduced"
+    alias_inputs = (0,)
+    numeric = True
 
     def __init__(self, grad: Node, like: Node, axis: Any, name: str | None = None):
         self.axis = axis
         super().__init__([grad, like], name=name)
 
     def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
-        if like.shape is None:
-            return None, grad.dtype
-        axes = normalize_axes(self.axis, len(like.shape))
-        return reduced_shape(like.shape, axes, True), grad.dtype
+        return self.shape_rule(grad.shape, like.shape), grad.dtype
+
+    def shape_rule(self, grad: Shape, like: Shape) -> Shape:
+        if like is None:
+            return None
+        return reduced_shape(like, normalize_axes(self.axis, len(like)), True)
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return unchanged_shape(args, out)
+
+    def broadcast_source(self, args: Sequence[PlanValue], out_sym: Any) -> bool:
+        return adds_leading_ones(args, out_sym)
 
     def compute(self, grad: Any, like: Any) -> Any:
         shape = np.shape(like)
@@ -166,6 +182,10 @@ def _broadcast_back(op: Reduce, value: Node) -> Node:
 class Sum(Reduce):
     op_type = "Sum"
     numpy_fn = staticmethod(_same_dtype_kernel(np.sum))
+    alias_inputs = ()
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return reduces_nothing(args, out, self.axes, self.keepdims)
 
 
 @RegisterGradient("Sum")
@@ -177,6 +197,21 @@ class Mean(Reduce):
     """The mean; integer inputs give the truncated integer mean, as TF1."""
 
     op_type = "Mean"
+    alias_inputs = ()
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return reduces_nothing(args, out, self.axes, self.keepdims)
+
+    def specialize(self, args: Sequence[PlanValue]) -> Specialized | None:
+        """NumPy's mean for float32/float64 (sum, then divide by the count) without the
+        axis bookkeeping of the general kernel."""
+        x = args[0]
+        axes = _plan_axes(x, self.axis)
+        if axes is None or x.dtype is None or x.dtype not in (np.float32, np.float64):
+            return None
+        if self.dtype is None or self.dtype.np != x.dtype:
+            return None
+        return Specialized(_fixed_axes_mean(axes, self.keepdims), fresh=True)
 
     def compute(self, x: Any) -> Any:
         x = np.asarray(x)
@@ -201,6 +236,14 @@ class ReducedCount(Operation):
 
     op_type = "ReducedCount"
     differentiable = False
+    numeric = True
+
+    def specialize(self, args: Sequence[PlanValue]) -> Specialized | None:
+        """The count over axes known from the plan's shapes (no axis bookkeeping per run)."""
+        axes = _plan_axes(args[0], self.axis)
+        if axes is None or self.to is None:
+            return None
+        return Specialized(_fixed_axes_count(axes, self.to.np), fresh=True)
 
     def __init__(self, x: Node, axis: Any, dtype: DType | None, name: str | None = None):
         self.axis = axis
@@ -218,6 +261,41 @@ class ReducedCount(Operation):
 
 
 NotDifferentiable("ReducedCount")
+
+
+def _plan_axes(x: PlanValue, axis: Any) -> tuple[int, ...] | None:
+    """``axis`` normalised for the rank ``x`` has in a plan; None when that rank is unknown."""
+    if x.sym is None:
+        return None
+    try:
+        return normalize_axes(axis, len(x.sym))
+    except ChainruleError:
+        return None
+
+
+def _fixed_axes_count(axes: tuple[int, ...], dtype: Any) -> Callable[[Any], np.ndarray]:
+    def reduced_count(x: Any) -> np.ndarray:
+        shape, count = np.shape(x), 1
+        for a in axes:
+            count *= shape[a]
+        return np.asarray(count, dtype=dtype)
+
+    return reduced_count
+
+
+def _fixed_axes_mean(axes: tuple[int, ...], keepdims: bool) -> Callable[[Any], Any]:
+    reduce, intp = np.add.reduce, np.intp
+
+    def mean(x: Any) -> Any:
+        shape, count = np.shape(x), 1
+        for a in axes:
+            count *= shape[a]
+        total = reduce(x, axis=axes, keepdims=keepdims)
+        if isinstance(total, np.ndarray):
+            return np.true_divide(total, intp(count), out=total, casting="unsafe")
+        return total.dtype.type(total / intp(count))
+
+    return mean
 
 
 def _reduced_count(op: Reduce) -> Node | int:
@@ -244,10 +322,12 @@ def _mean_grad(op: Node, grad: Node) -> Node:
 class Max(Reduce):
     op_type = "Max"
     numpy_fn = np.max
+    alias_inputs = ()
 
 
 class Min(Reduce):
     op_type = "Min"
+    alias_inputs = ()
     numpy_fn = np.min
 
 
@@ -270,6 +350,7 @@ RegisterGradient("Min")(_extremum_grad)
 class Prod(Reduce):
     op_type = "Prod"
     numpy_fn = staticmethod(_same_dtype_kernel(np.prod))
+    alias_inputs = ()
 
 
 @RegisterGradient("Prod")

@@ -14,10 +14,11 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, int32
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import Node, PlanValue
 from .base import Constant, Operation
+from .plan_facts import adds_leading_ones, unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
-from .shapes import Shape, fmt, is_known
+from .shapes import Shape, fmt, is_int, is_known
 
 __all__ = [
     "reshape",
@@ -194,6 +195,8 @@ class Reshape(Operation):
     """Reshape to a static target (``-1`` allowed once) or to a shape given by a node."""
 
     op_type = "Reshape"
+    alias_inputs = (0,)
+    numeric = True
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape
@@ -203,12 +206,25 @@ class Reshape(Operation):
     def infer(self, x: Node, shape_node: Node | None = None) -> tuple[Shape, DType | None]:
         if shape_node is None:
             self.target = _reshape_target(self.target_spec)
-            return _reshape_static(x.shape, self.target), x.dtype
+            _check_reshape(x.shape, self.target)
+            return self.shape_rule(x.shape), x.dtype
         self.target = None
         target = _vector_node_shape(shape_node)
         if target is None or None in target:
             return target, x.dtype
-        return _reshape_static(x.shape, target), x.dtype
+        _check_reshape(x.shape, target)
+        return _reshaped(x.shape, target), x.dtype
+
+    def shape_rule(self, x: Shape, *shape_node: Shape) -> Shape:
+        """The static target, its ``-1`` worked out from ``x`` (a target given by a node is
+        known only at run time)."""
+        return None if self.target is None else _reshaped(x, self.target)
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return unchanged_shape(args, out)
+
+    def broadcast_source(self, args: Sequence[PlanValue], out_sym: Any) -> bool:
+        return adds_leading_ones(args, out_sym)
 
     def compute(self, x: Any, shape_value: Any = None) -> np.ndarray:
         target = self.target if shape_value is None else tuple(int(d) for d in shape_value)
@@ -238,14 +254,36 @@ def _reshape_target(shape: Any) -> tuple[int, ...]:
     return target
 
 
-def _reshape_static(in_shape: Shape, target: tuple[int, ...]) -> Shape:
+def _reshaped(source: Shape, target: tuple[int, ...]) -> Shape:
+    """``target`` with its ``-1`` (if any) worked out from the ``source`` shape: known sizes
+    divide out, one unknown size (or symbol) may remain; None where it cannot be told."""
+    if -1 not in target:
+        return tuple(target)
+    rest = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+    return tuple(_inferred_dim(source, rest) if d == -1 else d for d in target)
+
+
+def _inferred_dim(source: Shape, rest: int) -> Any:
+    if source is None:
+        return None
+    unknown = [d for d in source if not is_int(d)]
+    known = int(np.prod([d for d in source if is_int(d)], dtype=np.int64))
+    if not unknown:
+        return known // rest if rest else None
+    if len(unknown) == 1 and known == rest:
+        return unknown[0]
+    return None
+
+
+def _check_reshape(in_shape: Shape, target: tuple[int, ...]) -> None:
+    """A ShapeError unless a value of ``in_shape`` may be reshaped into ``target``."""
     if target.count(-1) > 1:
         raise ShapeError(f"reshape target {fmt(target)} has more than one -1")
     if in_shape is None:
-        return tuple(None if d == -1 else d for d in target)
+        return
     if not is_known(in_shape):
         _check_partial_reshape(in_shape, target)
-        return tuple(None if d == -1 else d for d in target)
+        return
     total = int(np.prod(in_shape, dtype=np.int64))
     if -1 in target:
         rest = int(np.prod([d for d in target if d != -1], dtype=np.int64))
@@ -253,13 +291,11 @@ def _reshape_static(in_shape: Shape, target: tuple[int, ...]) -> Shape:
             raise ShapeError(
                 f"cannot reshape {fmt(in_shape)} ({total} elements) into {fmt(target)}"
             )
-        return tuple(total // rest if d == -1 else d for d in target)
-    if int(np.prod(target, dtype=np.int64)) != total:
+    elif int(np.prod(target, dtype=np.int64)) != total:
         raise ShapeError(
             f"cannot reshape {fmt(in_shape)} ({total} elements) into {fmt(target)} "
             f"({int(np.prod(target, dtype=np.int64))} elements)"
         )
-    return target
 
 
 def _check_partial_reshape(in_shape: tuple[int | None, ...], target: tuple[int, ...]) -> None:
@@ -284,12 +320,20 @@ class ReshapeLike(Operation):
     """Reshape ``x`` to the run-time shape of ``like``."""
 
     op_type = "ReshapeLike"
+    alias_inputs = (0,)
+    numeric = True
 
     def __init__(self, x: Node, like: Node, name: str | None = None):
         super().__init__([x, like], name=name)
 
     def infer(self, x: Node, like: Node) -> tuple[Shape, DType | None]:
-        return like.shape, x.dtype
+        return self.shape_rule(x.shape, like.shape), x.dtype
+
+    def shape_rule(self, x: Shape, like: Shape) -> Shape:
+        return like
+
+    def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
+        return unchanged_shape(args, out)
 
     def compute(self, x: Any, like: Any) -> np.ndarray:
         return np.reshape(x, np.shape(like))

@@ -1,4 +1,9 @@
-"""Static shape rules shared by the ops: broadcasting, axis normalisation, known-ness."""
+"""Shape rules shared by the ops: broadcasting, axis normalisation, known-ness.
+
+A size is an int, ``None`` (unknown) or a ``Dim``: a symbol for a size known only at run
+time, equal only to itself. The same rules serve the static shapes of the graph (ints and
+``None``) and the symbolic shapes of a plan (ints and ``Dim``s).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,25 @@ from typing import Any
 from ..errors import ShapeError
 
 Shape = tuple[int | None, ...] | None
+
+
+class Dim:
+    """An unknown dimension size: equal only to itself, wherever it flows in one plan."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "?"
+
+
+def is_int(d: Any) -> bool:
+    """Whether the size ``d`` is a known number (not ``None``, not a symbol)."""
+    return isinstance(d, int)
+
+
+def all_ones(shape: Sequence[Any]) -> bool:
+    """Every size known to be 1 (true of the empty shape)."""
+    return all(is_int(d) and d == 1 for d in shape)
 
 
 def as_shape(shape: Any) -> Shape:
@@ -27,32 +51,49 @@ def is_known(shape: Shape) -> bool:
 
 
 def broadcast_shapes(a: Shape, b: Shape) -> Shape:
-    """NumPy broadcasting on static shapes; ``None`` dims stay unknown unless the other is > 1."""
-    if a is None or b is None:
+    """NumPy broadcasting of two shapes (static or symbolic), or a ShapeError."""
+    return broadcast_dims(a, b)
+
+
+def broadcast_dims(*shapes: Shape) -> Shape:
+    """NumPy broadcasting of static or symbolic shapes; ``None`` where a size cannot be told.
+
+    An unknown size against ``k > 1`` is ``k`` (or the run fails); two different unknown sizes
+    give an unknown one. Two different known sizes other than 1 are a ShapeError.
+    """
+    if any(s is None for s in shapes):
         return None
-    n = max(len(a), len(b))
-    padded_a = (1,) * (n - len(a)) + tuple(a)
-    padded_b = (1,) * (n - len(b)) + tuple(b)
-    out: list[int | None] = []
-    for x, y in zip(padded_a, padded_b, strict=True):
-        if x == 1:
-            out.append(y)
-        elif y == 1 or x == y:
-            out.append(x)
-        elif x is None:
-            out.append(y)
-        elif y is None:
-            out.append(x)
-        else:
-            raise ShapeError(f"shapes {fmt(a)} and {fmt(b)} cannot be broadcast together")
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for axis in range(rank):
+        dims = [s[axis - rank + len(s)] for s in shapes if axis >= rank - len(s)]
+        out.append(_broadcast_dim(dims, shapes))
     return tuple(out)
+
+
+def _broadcast_dim(dims: Sequence[Any], shapes: Sequence[Shape]) -> Any:
+    result: Any = 1
+    for d in dims:
+        if is_int(d) and d == 1:
+            continue
+        if is_int(result) and result == 1 or d is result:
+            result = d
+        elif is_int(result) and is_int(d):
+            if d != result:
+                shown = " and ".join(fmt(s) for s in shapes)
+                raise ShapeError(f"shapes {shown} cannot be broadcast together")
+        elif is_int(d):
+            result = d
+        elif not is_int(result):
+            result = None
+    return result
 
 
 def fmt(shape: Shape) -> str:
     """``(3, 2)`` / ``(?, 2)`` / ``<unknown>``: shapes as error messages show them."""
     if shape is None:
         return "<unknown>"
-    inner = ", ".join("?" if d is None else str(d) for d in shape)
+    inner = ", ".join(str(d) if is_int(d) else "?" for d in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 

@@ -269,13 +269,17 @@ class StridedSliceGrad(Operation):
     """Scatter ``grad`` into zeros shaped like ``like`` where the slice came from."""
 
     op_type = "StridedSliceGrad"
+    numeric = True
 
     def __init__(self, grad: Node, like: Node, slicer: Slicer, name: str | None = None):
         self.slicer = slicer
         super().__init__([grad, like], name=name)
 
     def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
-        return like.shape, grad.dtype
+        return self.shape_rule(grad.shape, like.shape), grad.dtype
+
+    def shape_rule(self, grad: Shape, like: Shape) -> Shape:
+        return like
 
     def compute(self, grad: Any, like: Any) -> np.ndarray:
         out = np.zeros(np.shape(like), dtype=np.result_type(grad))

@@ -10,16 +10,17 @@ second derivatives work too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import FusedKernels, Node, PlanValue
 from . import array_ops, shape_ops
 from .base import Constant, Operation, convert_to_tensor, lift_operands
-from .elementwise import _require_float, common_dtype
+from .elementwise import SameShape, _require_float, common_dtype
 from .math_ops import exp, sigmoid, stop_gradient
 from .reduction_ops import ExpandReduced, reduce_sum
 from .registry import RegisterGradient
@@ -44,6 +45,72 @@ def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted
 
 
+def softmax_cross_entropy_parts(
+    labels: Any, logits: Any, axis: int, loss: bool = True, residual: bool = True
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The loss ``-sum(labels * log_softmax(logits))`` and the residual
+    ``softmax(logits) * sum(labels) - labels`` (the loss's gradient for the logits) along
+    ``axis``, each if asked for, from one max, exp and sum. The residual is a fresh array.
+    """
+    x = np.asarray(logits)
+    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # -inf: an empty axis
+    e = np.exp(shifted)
+    total = np.sum(e, axis=axis, keepdims=True)
+    loss_value = residual_value = None
+    if loss:
+        shifted -= np.log(total)
+        np.negative(shifted, out=shifted)
+        shifted *= labels
+        loss_value = np.sum(shifted, axis=axis)
+    if residual:
+        e /= total
+        e *= np.sum(labels, axis=axis, keepdims=True)
+        e -= labels
+        residual_value = e
+    return loss_value, residual_value
+
+
+def sparse_softmax_cross_entropy_parts(
+    labels: Any, logits: Any, loss: bool = True, residual: bool = True
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """For integer class ``labels`` (last axis): the loss ``-log_softmax(logits)[label]`` and
+    the residual ``softmax(logits) - one_hot(labels)``, each if asked for, from one max, exp
+    and sum. Labels outside ``[0, classes)`` are an error. The residual is a fresh array."""
+    x = np.asarray(logits)
+    index = _checked_labels(labels, x.shape[-1])
+    shifted = x - np.max(x, axis=-1, keepdims=True, initial=-np.inf)
+    e = np.exp(shifted)
+    total = np.sum(e, axis=-1, keepdims=True)
+    loss_value = residual_value = None
+    if loss:
+        shifted -= np.log(total)
+        loss_value = -np.take_along_axis(shifted, index, axis=-1)[..., 0]
+    if residual:
+        e /= total
+        np.put_along_axis(e, index, np.take_along_axis(e, index, axis=-1) - 1, axis=-1)
+        residual_value = e
+    return loss_value, residual_value
+
+
+def scale_rows(residual: np.ndarray, upstream: Any, axis: int) -> np.ndarray:
+    """``residual * upstream`` with one upstream value per row along ``axis`` (or one value
+    for all rows), written into ``residual``."""
+    if np.ndim(upstream) == 0:
+        residual *= upstream
+    else:
+        residual *= np.expand_dims(upstream, axis)
+    return residual
+
+
+def _scales_rows(position: int, syms: Sequence[Any], out_sym: Any) -> bool:
+    """A cross-entropy gradient takes its upstream gradient (input 0) as one value for all
+    rows: any shape of size-1 axes of lower rank than the logits."""
+    upstream = syms[0]
+    if position != 0 or upstream is None or out_sym is None or len(upstream) >= len(out_sym):
+        return False
+    return all(isinstance(d, int) and d == 1 for d in upstream)
+
+
 def _check_axis(x: Node, axis: int, op_name: str) -> None:
     if x.shape is not None:
         if len(x.shape) == 0:
@@ -65,10 +132,12 @@ def _softmax_vjp(s: Node, u: Node, axis: int) -> Node:
 
 
 # -- softmax and log-softmax -------------------------------------------------------------------
-class Softmax(Operation):
+class Softmax(SameShape, Operation):
     """``exp(x) / sum(exp(x))`` along ``axis`` (the last by default), computed stably."""
 
     op_type = "Softmax"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, logits: Any, axis: int = -1, name: str | None = None):
         self.axis = int(axis)
@@ -77,7 +146,7 @@ class Softmax(Operation):
     def infer(self, x: Node) -> tuple[Shape, DType | None]:
         _require_float(x, "Softmax")
         _check_axis(x, self.axis, "Softmax")
-        return x.shape, x.dtype
+        return self.shape_rule(x.shape), x.dtype
 
     def compute(self, x: Any) -> np.ndarray:
         return stable_softmax(np.asarray(x), self.axis)
@@ -88,10 +157,12 @@ def _softmax_grad(op: Node, grad: Node) -> Node:
     return _softmax_vjp(op, grad, op.axis)
 
 
-class LogSoftmax(Operation):
+class LogSoftmax(SameShape, Operation):
     """``x - log(sum(exp(x)))`` along ``axis``, computed stably."""
 
     op_type = "LogSoftmax"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, logits: Any, axis: int = -1, name: str | None = None):
         self.axis = int(axis)
@@ -100,7 +171,7 @@ class LogSoftmax(Operation):
     def infer(self, x: Node) -> tuple[Shape, DType | None]:
         _require_float(x, "LogSoftmax")
         _check_axis(x, self.axis, "LogSoftmax")
-        return x.shape, x.dtype
+        return self.shape_rule(x.shape), x.dtype
 
     def compute(self, x: Any) -> np.ndarray:
         return stable_log_softmax(np.asarray(x), self.axis)
@@ -134,16 +205,16 @@ def log_softmax(
 
 # -- softmax cross-entropy (dense labels), fused with its gradient -------------------------------
 def merged_shape(a: Shape, b: Shape, what: str) -> Shape:
-    """The shape both ``a`` and ``b`` describe (unknown dims merged), or a ShapeError."""
+    """The shape both ``a`` and ``b`` describe (unknown sizes merged), or a ShapeError."""
     if a is None:
         return b
     if b is None:
         return a
     if len(a) != len(b) or any(
-        x is not None and y is not None and x != y for x, y in zip(a, b, strict=True)
+        isinstance(x, int) and isinstance(y, int) and x != y for x, y in zip(a, b, strict=True)
     ):
         raise ShapeError(f"{what} must have the same shape, got {fmt(a)} and {fmt(b)}")
-    return tuple(x if x is not None else y for x, y in zip(a, b, strict=True))
+    return tuple(y if x is None or isinstance(y, int) else x for x, y in zip(a, b, strict=True))
 
 
 def _xent_rows_shape(logits_shape: Shape, axis: int, op_name: str) -> Shape:
@@ -155,9 +226,15 @@ def _xent_rows_shape(logits_shape: Shape, axis: int, op_name: str) -> Shape:
 
 
 class SoftmaxCrossEntropyWithLogits(Operation):
-    """``-sum(labels * log_softmax(logits))`` along ``axis``: one loss per row."""
+    """``-sum(labels * log_softmax(logits))`` along ``axis``: one loss per row.
+
+    In a plan that also computes its gradient (same labels, logits and axis), both come
+    from one kernel that computes the softmax once (``fused_kernels``).
+    """
 
     op_type = "SoftmaxCrossEntropyWithLogits"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, labels: Any, logits: Any, axis: int = -1, name: str | None = None):
         self.axis = int(axis)
@@ -166,14 +243,26 @@ class SoftmaxCrossEntropyWithLogits(Operation):
     def infer(self, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
         dtype = common_dtype([labels, logits])
         _require_float(logits, self.op_type)
-        shape = merged_shape(labels.shape, logits.shape, "labels and logits")
-        return _xent_rows_shape(shape, self.axis, self.op_type), dtype
+        return self.shape_rule(labels.shape, logits.shape), dtype
+
+    def shape_rule(self, labels: Shape, logits: Shape) -> Shape:
+        shape = merged_shape(labels, logits, "labels and logits")
+        return _xent_rows_shape(shape, self.axis, self.op_type)
 
     def compute(self, labels: Any, logits: Any) -> np.ndarray:
-        neg_log_p = stable_log_softmax(np.asarray(logits), self.axis)
-        np.negative(neg_log_p, out=neg_log_p)
-        neg_log_p *= labels
-        return np.sum(neg_log_p, axis=self.axis)
+        return softmax_cross_entropy_parts(labels, logits, self.axis, residual=False)[0]
+
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable:
+        return (SoftmaxCrossEntropyWithLogits, args[0], args[1], self.axis)
+
+    def fused_kernels(self, args: Sequence[PlanValue]) -> FusedKernels:
+        """The loss and the residual from one softmax; the gradient scales the residual."""
+        axis = self.axis
+
+        def loss_and_residual(labels: Any, logits: Any) -> tuple[Any, Any]:
+            return softmax_cross_entropy_parts(labels, logits, axis)
+
+        return _fused_with_gradient(loss_and_residual, axis)
 
 
 class SoftmaxCrossEntropyWithLogitsGrad(Operation):
@@ -184,20 +273,38 @@ class SoftmaxCrossEntropyWithLogitsGrad(Operation):
     """
 
     op_type = "SoftmaxCrossEntropyWithLogitsGrad"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, grad: Node, labels: Node, logits: Node, axis: int, name: str | None = None):
         self.axis = axis
         super().__init__([grad, labels, logits], name=name)
 
     def infer(self, grad: Node, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
-        return logits.shape, logits.dtype
+        return self.shape_rule(grad.shape, labels.shape, logits.shape), logits.dtype
+
+    def shape_rule(self, grad: Shape, labels: Shape, logits: Shape) -> Shape:
+        return logits
 
     def compute(self, grad: Any, labels: Any, logits: Any) -> np.ndarray:
-        out = stable_softmax(np.asarray(logits), self.axis)
-        out *= np.sum(labels, axis=self.axis, keepdims=True)
-        out -= labels
-        out *= np.expand_dims(grad, self.axis)
-        return out
+        _, residual = softmax_cross_entropy_parts(labels, logits, self.axis, loss=False)
+        return scale_rows(residual, grad, self.axis)
+
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable:
+        return (SoftmaxCrossEntropyWithLogits, args[1], args[2], self.axis)
+
+    def takes_broadcast(self, position: int, syms: Sequence[Any], out_sym: Any) -> bool:
+        return _scales_rows(position, syms, out_sym)
+
+
+def _fused_with_gradient(parts: Callable[[Any, Any], tuple[Any, Any]], axis: int) -> FusedKernels:
+    """A cross-entropy and its gradient op together: ``parts(labels, logits)`` gives the loss
+    and the residual; the gradient scales the residual by its upstream gradient in place."""
+
+    def scale_residual(residual: np.ndarray, upstream: Any) -> np.ndarray:
+        return scale_rows(residual, upstream, axis)
+
+    return FusedKernels(shared=parts, finish=scale_residual, finish_inputs=(0,))
 
 
 @RegisterGradient("SoftmaxCrossEntropyWithLogits")
@@ -285,9 +392,14 @@ def _checked_labels(labels: np.ndarray, classes: int) -> np.ndarray:
 
 
 class SparseSoftmaxCrossEntropyWithLogits(Operation):
-    """``-log_softmax(logits)[label]`` per row, for integer class labels (last axis)."""
+    """``-log_softmax(logits)[label]`` per row, for integer class labels (last axis).
+
+    Fused with its gradient in a plan, as the dense cross-entropy is.
+    """
 
     op_type = "SparseSoftmaxCrossEntropyWithLogits"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, labels: Any, logits: Any, name: str | None = None):
         super().__init__([labels, logits], name=name)
@@ -299,34 +411,49 @@ class SparseSoftmaxCrossEntropyWithLogits(Operation):
                 f"labels must be integer class indices, got {labels.dtype.name}; "
                 "for one-hot or probability labels use softmax_cross_entropy_with_logits"
             )
-        rows = _xent_rows_shape(logits.shape, -1, self.op_type)
+        rows = self.shape_rule(labels.shape, logits.shape)
         merged_shape(labels.shape, rows, "labels and logits without their last axis")
         return rows, logits.dtype
 
+    def shape_rule(self, labels: Shape, logits: Shape) -> Shape:
+        return _xent_rows_shape(logits, -1, self.op_type)
+
     def compute(self, labels: Any, logits: Any) -> np.ndarray:
-        logits = np.asarray(logits)
-        index = _checked_labels(labels, logits.shape[-1])
-        log_p = stable_log_softmax(logits, -1)
-        return -np.take_along_axis(log_p, index, axis=-1)[..., 0]
+        return sparse_softmax_cross_entropy_parts(labels, logits, residual=False)[0]
+
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable:
+        return (SparseSoftmaxCrossEntropyWithLogits, args[0], args[1])
+
+    def fused_kernels(self, args: Sequence[PlanValue]) -> FusedKernels:
+        """The loss and the residual from one softmax; the gradient scales the residual."""
+        return _fused_with_gradient(sparse_softmax_cross_entropy_parts, -1)
 
 
 class SparseSoftmaxCrossEntropyWithLogitsGrad(Operation):
     """``grad * (softmax(logits) - one_hot(labels))`` in one kernel."""
 
     op_type = "SparseSoftmaxCrossEntropyWithLogitsGrad"
+    alias_inputs = ()
+    numeric = True
 
     def __init__(self, grad: Node, labels: Node, logits: Node, name: str | None = None):
         super().__init__([grad, labels, logits], name=name)
 
     def infer(self, grad: Node, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
-        return logits.shape, logits.dtype
+        return self.shape_rule(grad.shape, labels.shape, logits.shape), logits.dtype
+
+    def shape_rule(self, grad: Shape, labels: Shape, logits: Shape) -> Shape:
+        return logits
 
     def compute(self, grad: Any, labels: Any, logits: Any) -> np.ndarray:
-        out = stable_softmax(np.asarray(logits), -1)
-        index = _checked_labels(labels, out.shape[-1])
-        np.put_along_axis(out, index, np.take_along_axis(out, index, axis=-1) - 1, axis=-1)
-        out *= np.expand_dims(grad, -1)
-        return out
+        _, residual = sparse_softmax_cross_entropy_parts(labels, logits, loss=False)
+        return scale_rows(residual, grad, -1)
+
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable:
+        return (SparseSoftmaxCrossEntropyWithLogits, args[1], args[2])
+
+    def takes_broadcast(self, position: int, syms: Sequence[Any], out_sym: Any) -> bool:
+        return _scales_rows(position, syms, out_sym)
 
 
 @RegisterGradient("SparseSoftmaxCrossEntropyWithLogits")

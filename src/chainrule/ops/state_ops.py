@@ -51,6 +51,7 @@ class Variable(Node):
 
     op_type = "VariableV2"
     pure = False
+    changes_state = False
 
     def __init__(
         self,

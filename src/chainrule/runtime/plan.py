@@ -373,7 +373,8 @@ def _last_reads(program: list[Term]) -> list[int]:
 def _dying_after(program: list[Term], fetch_terms: list[Term]) -> dict[int, list[Term]]:
     """Position -> the intermediates whose last reader is there (freed right after it).
 
-    Scalars (known rank 0) are left to the end of the run: freeing them saves nothing.
+    Scalars and arrays known to be tiny are left to the end of the run: freeing them early
+    saves less than the ``del`` costs.
     """
     kept = {id(t) for t in fetch_terms}
     last = _last_reads(program)
@@ -381,7 +382,7 @@ def _dying_after(program: list[Term], fetch_terms: list[Term]) -> dict[int, list
     for term in program:
         if id(term) in kept or term.outputs > 1 or term.node.is_update:
             continue
-        if term.sym is not None and len(term.sym) == 0:
+        if passes.is_small(term):
             continue
         dying.setdefault(last[term.pos], []).append(term)
     return dying

@@ -12,13 +12,14 @@ each variable's dtype, so float64 variables see float32-rounded rates, exactly a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..dtypes import DType, float32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
-from ..graph import Graph, Node, get_default_graph
+from ..graph import Graph, InplaceKernel, Node, PlanValue, get_default_graph
 from ..ops.base import convert_to_tensor
 from ..ops.math_ops import cast, floor, multiply
 from ..ops.math_ops import pow as power
@@ -48,9 +49,37 @@ def _var_dtype(var: Variable) -> DType:
 
 # -- update kernels (in place, in the order of TF1's kernels) --------------------------------------
 def gradient_descent_kernel(var: np.ndarray, grad: Any, lr: Any) -> None:
-    """``var -= lr * grad``: the kernel of ``ApplyGradientDescent``, which the plan rewrites
-    recognise (by identity) to scale a dying gradient in place instead."""
+    """``var -= lr * grad``: the kernel of ``ApplyGradientDescent``."""
     var -= lr * grad
+
+
+class ApplyGradientDescent(ApplyUpdate):
+    """``var -= lr * grad``. Where the gradient is a fresh array that dies at this update, a
+    plan scales it in place instead (``grad *= lr; var -= grad``): no temporary of the
+    variable's size."""
+
+    def __init__(self, var: Variable, grad: Any, lr: Any):
+        super().__init__([var], [grad, lr], gradient_descent_kernel, "ApplyGradientDescent")
+
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
+        grad, lr = args
+        var = self.refs[0]
+        if var.dtype is None or var.shape is None or grad.dtype != var.dtype.np:
+            return None
+        if grad.sym != tuple(var.shape) or lr.sym != () or lr.dtype != grad.dtype:
+            return None
+        return InplaceKernel((0,), _descent_consuming_gradient(store.reader(var)))
+
+
+def _descent_consuming_gradient(read: Callable[[], np.ndarray]) -> Callable[[Any, Any], None]:
+    multiply, subtract = np.multiply, np.subtract
+
+    def descend_consuming_gradient(grad: np.ndarray, lr: Any) -> None:
+        multiply(grad, lr, out=grad)
+        value = read()
+        subtract(value, grad, out=value)
+
+    return descend_consuming_gradient
 
 
 def _momentum(var: np.ndarray, accum: np.ndarray, grad: Any, lr: Any, momentum: Any) -> None:
@@ -136,7 +165,7 @@ class GradientDescentOptimizer(Optimizer):
 
     def _apply_dense(self, grad: Node, var: Variable) -> Node:
         lr = self._hyper("learning_rate", self._learning_rate, _var_dtype(var))
-        return ApplyUpdate([var], [grad, lr], gradient_descent_kernel, "ApplyGradientDescent")
+        return ApplyGradientDescent(var, grad, lr)
 
 
 class MomentumOptimizer(Optimizer):

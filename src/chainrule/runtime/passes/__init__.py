@@ -1,22 +1,25 @@
 """Plan rewrites: a plan's nodes lowered to terms, then simplified without touching the graph.
 
-Each pass is exact (the rewritten plan computes the same values) and keyed by op type:
+Each pass is exact (the rewritten plan computes the same values) and generic: it learns what
+it needs about an op from the hooks the op declares (``Node``: ``shape_rule``,
+``alias_inputs``, ``passthrough``, ``broadcast_source``, ``takes_broadcast``, ``fusion_key``
+and ``fused_kernels``, ``specialize``, ``inplace_kernel``), so a user's op takes part too.
 
-- ``simplification``: constant folding of pure built-in ops whose inputs are all constants;
-  merging of common subexpressions (same op type, attributes and inputs); removal of no-op
-  nodes: ``x*1``, ``x+0``, ``x-0``, ``x/1``, identities, reshapes and broadcasts to the shape
-  the value already has, reductions over size-1 axes and gradient reductions that reduce
-  nothing. Shapes are compared symbolically (``symbolic_shapes``): an unknown dimension is a
-  symbol that flows through the ops, so the batch dimension ``?`` of ``(?, 256)`` is known to
-  equal the ``?`` of another ``(?, 256)`` computed from the same input;
-- ``fusion``: softmax cross-entropy (dense or sparse labels) with its gradient, so the
-  softmax is computed once; broadcasts skipped where the consumer broadcasts anyway (the
-  mean's gradient);
+- ``simplification``: constant folding of pure ops whose inputs are all constants; merging
+  of common subexpressions (same op, attributes and inputs); removal of ops that pass an
+  input on (``x*1``, ``x+0``, identities, reshapes and broadcasts to the shape the value
+  already has, reductions that reduce nothing). Shapes are compared symbolically
+  (``symbolic_shapes``): an unknown dimension is a symbol that flows through the ops' shape
+  rules, so the batch dimension ``?`` of ``(?, 256)`` is known to equal the ``?`` of another
+  ``(?, 256)`` computed from the same input;
+- ``fusion``: broadcasts skipped where the consumer broadcasts anyway (the mean's gradient);
+  an op and its partner computed by one kernel (softmax cross-entropy, dense or sparse
+  labels, with its gradient: the softmax is computed once);
 - ``specialization``: kernels fixed to the plan's shapes (a gradient's ``sum_to_like`` with
   known axes, mean);
-- ``buffer_reuse``: an elementwise op writes its result into an input buffer that dies at
-  that op (``out=``), and a gradient-descent step scales its dying gradient in place, so a
-  training step allocates fewer arrays.
+- ``buffer_reuse``: an op writes its result into an input buffer that dies at that op
+  (``out=``), and a gradient-descent step scales its dying gradient in place, so a training
+  step allocates fewer arrays (arrays known to be tiny are left alone).
 
 Random ops, variable reads and updates (``pure = False``), fed nodes and nodes with control
 inputs are never merged, folded or dropped (an optimizer's gradient guard is dropped only
@@ -30,12 +33,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ...ops.shapes import Dim
 from .buffer_reuse import reuse_buffers
-from .fusion import drop_broadcasts, fuse_softmax_cross_entropy
+from .fusion import drop_broadcasts, fuse
 from .lowering import lower
 from .simplification import live_program, simplify
 from .specialization import specialize
-from .terms import CALL, CONST, FEED, ITEM, Dim, Stats, Term, number
+from .terms import CALL, CONST, FEED, ITEM, Stats, Term, is_small, number
 
 __all__ = [
     "ENV_VAR",
@@ -50,6 +54,7 @@ __all__ = [
     "CONST",
     "CALL",
     "ITEM",
+    "is_small",
 ]
 
 #: environment variable that turns plan rewrites off when set to 0 (for whole test runs)
@@ -70,15 +75,21 @@ def optimize(
 ) -> tuple[list[Term], Stats]:
     """Rewrite ``terms`` (in plan order); returns the terms left to run, in order, and stats."""
     stats = Stats()
+    calls = _kernel_calls(terms)
     simplify(terms, stats, fold)
     fetches = [t.resolved() for t in fetch_terms]
     roots = [t.resolved() for t in control_roots]
     program = live_program(terms, fetches, roots)
-    program = fuse_softmax_cross_entropy(program, stats)
     if drop_broadcasts(program, stats):
         program = live_program(program, fetches, roots)
+    program = fuse(program, stats)
     specialize(program, stats)
     number(program)
     reuse_buffers(program, fetches, stats, store)
-    stats.removed = sum(1 for t in terms if t.kind == CALL) - len(program)
+    stats.removed = calls - _kernel_calls(program)
     return program, stats
+
+
+def _kernel_calls(terms: Sequence[Term]) -> int:
+    """How many kernel calls ``terms`` make (outputs of a multi-output call are not calls)."""
+    return sum(1 for t in terms if t.kind == CALL)

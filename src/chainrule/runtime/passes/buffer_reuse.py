@@ -1,78 +1,56 @@
 """Buffer reuse: an op writes its result into an input buffer that dies at that op.
 
-An elementwise op (or a ReLU and its gradient) whose input is a fresh array that nothing
-reads afterwards (neither it nor any view of it, nor a fetch) computes with ``out=`` into that
-input, and a gradient-descent update whose gradient dies there scales the gradient in place
-before subtracting it. A training step then allocates fewer arrays; the values are the same.
+An op that offers an in-place kernel (``Node.inplace_kernel``: elementwise ufuncs, ReLU and
+its gradient, a gradient-descent update consuming its gradient) gets it where the input is a
+fresh array that nothing reads afterwards (neither it nor any view of it, nor a fetch). A
+training step then allocates fewer arrays; the values are the same. Arrays known to be small
+are left alone: allocating them costs less than the ``out=`` call would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .terms import CALL, Stats, Term, aliased_inputs, elementwise
-
-
-def _relu_into_input(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0, out=x)
-
-
-def _relu_grad_into_input(grad: np.ndarray, y: Any) -> np.ndarray:
-    return np.multiply(grad, y > 0, out=grad)
-
-
-#: op type -> (inputs that may receive the result, kernel writing into that input)
-INPLACE_KERNELS: dict[str, tuple[tuple[int, ...], Callable[..., Any]]] = {
-    "Relu": ((0,), _relu_into_input),
-    "ReluGrad": ((0,), _relu_grad_into_input),
-}
-
-
-def _inplace_candidates(term: Term) -> tuple[tuple[int, ...], Any]:
-    if term.kind != CALL or not term.builtin or term.dtype is None or term.sym is None:
-        return (), None
-    if term.inplace >= 0 or term.outputs != 1:
-        return (), None
-    fn = term.fn
-    if elementwise(fn, len(term.args)):
-        return tuple(range(len(term.args))), fn
-    return INPLACE_KERNELS.get(term.op_type, ((), None))
-
-
-def _consuming_descent(term: Term, store: Any) -> Callable[[Any, Any], None] | None:
-    """``var -= lr * grad`` as ``grad *= lr; var -= grad`` (no temporary), if ``grad`` is ours."""
-    from ...train import optimizers
-
-    node = term.node
-    if not term.builtin or getattr(node, "apply", None) is not optimizers.gradient_descent_kernel:
-        return None
-    grad, lr = term.args
-    var = node.refs[0]
-    if not grad.owned or grad.pos < 0 or var.dtype is None or grad.dtype != var.dtype.np:
-        return None
-    if var.shape is None or grad.sym != tuple(var.shape) or lr.sym != () or lr.dtype != grad.dtype:
-        return None
-    read = store.reader(var)
-    multiply, subtract = np.multiply, np.subtract
-
-    def descend_consuming_gradient(grad: np.ndarray, lr: Any) -> None:
-        multiply(grad, lr, out=grad)
-        value = read()
-        subtract(value, grad, out=value)
-
-    return descend_consuming_gradient
+from .terms import CALL, Stats, Term, aliased_inputs, is_small
 
 
 def reuse_buffers(program: list[Term], fetches: Sequence[Term], stats: Stats, store: Any) -> None:
-    """Let elementwise ops write into an input buffer that nothing reads afterwards.
+    """Let ops write into an input buffer that nothing reads afterwards.
 
     A buffer is free at a step when neither its value nor any value that may share its
-    memory (views, pass-throughs) is read later or fetched. A gradient-descent update whose
-    gradient dies there scales the gradient in place before subtracting it.
+    memory (views, pass-throughs) is read later or fetched.
     """
+    buffer_end = _buffer_ends(program, fetches)
+    for pos, term in enumerate(program):
+        if term.kind != CALL or term.inplace >= 0 or term.outputs != 1:
+            continue
+        offer = term.node.inplace_kernel(term.args, store)
+        if offer is None:
+            continue
+        for k in offer.inputs:
+            arg = term.args[k]
+            if arg.owned and arg.pos >= 0 and buffer_end[arg.pos] == pos and _fits(arg, term):
+                term.inplace = k
+                if not isinstance(offer.kernel, np.ufunc):
+                    term.fn = offer.kernel
+                stats.inplace += 1
+                break
+
+
+def _fits(arg: Term, term: Term) -> bool:
+    """Whether ``term``'s result may go into ``arg``'s buffer: the same shape and dtype, and
+    big enough to be worth it. An update has no result: it consumes the buffer."""
+    if term.node.is_update:
+        return True
+    return arg.dtype == term.dtype and arg.sym == term.sym and not is_small(arg)
+
+
+def _buffer_ends(program: list[Term], fetches: Sequence[Term]) -> list[int]:
+    """For each step, the last step that reads its buffer (directly or through a value that
+    may share its memory); ``len(program)`` for fetched values."""
     never = len(program)
     last_use = list(range(len(program)))
     for pos, term in enumerate(program):
@@ -95,24 +73,4 @@ def reuse_buffers(program: list[Term], fetches: Sequence[Term], stats: Stats, st
         for base in shared:
             if last_use[pos] > buffer_end[base.pos]:
                 buffer_end[base.pos] = last_use[pos]
-    for pos, term in enumerate(program):
-        if term.kind == CALL and term.op_type == "ApplyGradientDescent":
-            kernel = _consuming_descent(term, store)
-            if kernel is not None and buffer_end[term.args[0].pos] == pos:
-                term.fn, term.inplace = kernel, 0
-                stats.inplace += 1
-            continue
-        positions, kernel = _inplace_candidates(term)
-        for k in positions:
-            arg = term.args[k]
-            if (
-                arg.owned
-                and buffer_end[arg.pos] == pos
-                and arg.dtype == term.dtype
-                and arg.sym == term.sym
-            ):
-                term.inplace = k
-                if not isinstance(kernel, np.ufunc):
-                    term.fn = kernel
-                stats.inplace += 1
-                break
+    return buffer_end

@@ -1,64 +1,49 @@
 """Fusion: work that two ops would each do is done once.
 
-Softmax cross-entropy (dense or sparse labels) and its gradient each compute the softmax of
-the same logits; fused, one kernel gives the loss and the residual ``softmax - labels``, and
-the gradient scales that residual in place. Broadcasts that feed only consumers which broadcast
-their inputs themselves (the mean's gradient: a scalar stretched to the batch, then multiplied)
-are skipped: the consumer takes the smaller input directly.
+An op and its partner (a loss and its gradient) that declare the same ``fusion_key`` are
+computed together by the kernels the forward op gives (``fused_kernels``): one kernel computes
+the forward value and an intermediate (softmax cross-entropy: the loss and the residual, from
+one softmax), and the partner finishes from that intermediate in place. Broadcasts that feed
+only consumers which broadcast their inputs themselves (the mean's gradient: a scalar
+stretched to the batch, then multiplied) are skipped: the consumer takes the smaller input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Hashable
 from typing import Any
 
-import numpy as np
-
-from .symbolic_shapes import broadcast_sym
-from .terms import CALL, ITEM, Stats, Term, elementwise, is_array
+from ...graph import FusedKernels
+from .terms import CALL, ITEM, Stats, Term, is_array
 
 
-def _cross_entropy_pairs() -> dict[str, tuple[str, Callable[[Term], Any]]]:
-    """Loss op type -> (its gradient's op type, maker of the kernel giving loss and residual)."""
-    return {
-        "SoftmaxCrossEntropyWithLogits": ("SoftmaxCrossEntropyWithLogitsGrad", _dense_both),
-        "SparseSoftmaxCrossEntropyWithLogits": (
-            "SparseSoftmaxCrossEntropyWithLogitsGrad",
-            _sparse_both,
-        ),
-    }
+def fuse(program: list[Term], stats: Stats) -> list[Term]:
+    """Compute each pair of terms with equal fusion keys by their forward op's fused kernels.
 
-
-def fuse_softmax_cross_entropy(program: list[Term], stats: Stats) -> list[Term]:
-    """Compute softmax cross-entropy and its gradient's softmax in one kernel.
-
-    The loss op and its gradient op (same labels, logits and axis) each compute the softmax;
-    fused, the first of the two computes the loss and ``softmax - labels`` (dense labels) or
-    ``softmax - one_hot(labels)`` (sparse labels) once, and the gradient scales that residual
-    in place.
+    The shared kernel and the partner's intermediate are placed where the first of the two
+    was; the forward term becomes that kernel's first output, and the partner finishes from
+    the second.
     """
-    pairs = _cross_entropy_pairs()
-    forward: dict[Any, int] = {}
+    groups: dict[Hashable, list[int]] = {}
     for pos, term in enumerate(program):
-        if term.builtin and term.kind == CALL and term.op_type in pairs:
-            key = (pairs[term.op_type][0], term.args[0], term.args[1], _axis_of(term))
-            forward.setdefault(key, pos)
-    if not forward:
-        return program
+        if term.kind == CALL and term.pure:
+            key = term.node.fusion_key(term.args)
+            if key is not None:
+                groups.setdefault(key, []).append(pos)
     inserts: dict[int, tuple[Term, Term]] = {}
-    for pos, grad_term in enumerate(program):
-        if not grad_term.builtin or grad_term.kind != CALL or len(grad_term.args) != 3:
+    place = {id(term): pos for pos, term in enumerate(program)}
+    for positions in groups.values():
+        pair = _forward_and_partner(program, positions)
+        if pair is None:
             continue
-        upstream, labels, logits = grad_term.args
-        at = forward.pop((grad_term.op_type, labels, logits, _axis_of(grad_term)), None)
-        if at is None:
-            continue
-        loss = program[at]
-        kernel = pairs[loss.op_type][1](loss)
-        if kernel is None:
-            continue
-        inserts[min(at, pos)] = _fuse_pair(loss, grad_term, kernel)
+        forward, partner, kernels = pair
+        at = min(forward, partner)
+        if any(place.get(id(a), -1) >= at for a in program[forward].args):
+            continue  # the shared kernel's inputs are not ready where the partner needs it
+        inserts[at] = _fuse_pair(program[forward], program[partner], kernels)
         stats.fused += 1
+    if not inserts:
+        return program
     fused: list[Term] = []
     for pos, term in enumerate(program):
         fused.extend(inserts.get(pos, ()))
@@ -66,87 +51,40 @@ def fuse_softmax_cross_entropy(program: list[Term], stats: Stats) -> list[Term]:
     return fused
 
 
-def _axis_of(term: Term) -> int:
-    return getattr(term.node, "axis", -1)
+def _forward_and_partner(
+    program: list[Term], positions: list[int]
+) -> tuple[int, int, FusedKernels] | None:
+    """The first term of the group whose op gives fused kernels, and the first other term."""
+    for forward in positions:
+        term = program[forward]
+        kernels = term.node.fused_kernels(term.args)
+        if kernels is None:
+            continue
+        partner = next((p for p in positions if p != forward), None)
+        if partner is None:
+            return None
+        if program[partner].node.fused_kernels(program[partner].args) is not None:
+            continue
+        return forward, partner, kernels
+    return None
 
 
-def _fuse_pair(loss: Term, grad: Term, kernel: Any) -> tuple[Term, Term]:
-    labels, logits = loss.args
-    both = Term(loss.node, CALL, (labels, logits), kernel)
-    both.outputs, both.pure, both.builtin = 2, True, True
-    residual = Term(grad.node, ITEM, (both,))
-    residual.index = 1
-    residual.sym, residual.dtype = logits.sym, grad.dtype
-    residual.owned = is_array(residual)
-    loss.kind, loss.args, loss.fn, loss.index = ITEM, (both,), None, 0
-    grad.args = (residual, grad.args[0])
-    grad.fn = ScaleResidual(_axis_of(loss))
-    grad.inplace = -1
-    return both, residual
-
-
-def _dense_both(loss: Term) -> Callable[[Any, Any], tuple[np.ndarray, np.ndarray]]:
-    """Loss and ``softmax - labels`` from one max, exp and sum (the unfused kernels' steps)."""
-    axis = loss.node.axis
-
-    def softmax_xent_and_residual(labels: Any, logits: Any) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(logits)
-        shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
-        e = np.exp(shifted)
-        total = np.sum(e, axis=axis, keepdims=True)
-        shifted -= np.log(total)
-        np.negative(shifted, out=shifted)
-        shifted *= labels
-        e /= total
-        e -= labels
-        return np.sum(shifted, axis=axis), e
-
-    return softmax_xent_and_residual
-
-
-def _sparse_both(loss: Term) -> Callable[[Any, Any], tuple[np.ndarray, np.ndarray]] | None:
-    """Loss and ``softmax - one_hot(labels)`` for integer labels, from one max, exp and sum."""
-    from ...ops import softmax_ops
-
-    checked_labels = getattr(softmax_ops, "_checked_labels", None)
-    if checked_labels is None:
-        return None
-    take, put = np.take_along_axis, np.put_along_axis
-
-    def sparse_softmax_xent_and_residual(labels: Any, logits: Any) -> tuple[Any, Any]:
-        x = np.asarray(logits)
-        index = checked_labels(labels, x.shape[-1])
-        shifted = x - np.max(x, axis=-1, keepdims=True, initial=-np.inf)
-        e = np.exp(shifted)
-        total = np.sum(e, axis=-1, keepdims=True)
-        shifted -= np.log(total)
-        losses = -take(shifted, index, axis=-1)[..., 0]
-        e /= total
-        put(e, index, take(e, index, axis=-1) - 1, axis=-1)
-        return losses, e
-
-    return sparse_softmax_xent_and_residual
-
-
-class ScaleResidual:
-    """``residual * upstream`` along the cross-entropy's rows, written into ``residual``."""
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def __call__(self, residual: np.ndarray, upstream: Any) -> np.ndarray:
-        if np.ndim(upstream) == 0:
-            residual *= upstream
-        else:
-            residual *= np.expand_dims(upstream, self.axis)
-        return residual
+def _fuse_pair(forward: Term, partner: Term, kernels: FusedKernels) -> tuple[Term, Term]:
+    """The shared term and the intermediate it hands the partner; rewires both terms."""
+    both = Term(forward.node, CALL, forward.args, kernels.shared)
+    both.outputs, both.pure = 2, True
+    intermediate = Term(partner.node, ITEM, (both,))
+    intermediate.index = 1
+    intermediate.sym, intermediate.dtype = partner.sym, partner.dtype
+    intermediate.owned = is_array(intermediate)
+    forward.kind, forward.args, forward.fn, forward.index = ITEM, (both,), None, 0
+    partner.args = (intermediate,) + tuple(partner.args[i] for i in kernels.finish_inputs)
+    partner.fn = kernels.finish
+    partner.inplace = 0  # the result is written into the intermediate
+    return both, intermediate
 
 
 # -- broadcasts that the consumers would do anyway ------------------------------------------------------
-#: ops whose value is their input broadcast to a larger shape (the data is not changed)
-BROADCASTS = frozenset({"BroadcastLike", "BroadcastTo", "Reshape", "ExpandReduced"})
-
-
 def drop_broadcasts(program: list[Term], stats: Stats) -> bool:
     """Feed a broadcast's input straight to consumers that broadcast their inputs themselves.
 
@@ -178,33 +116,20 @@ def drop_broadcasts(program: list[Term], stats: Stats) -> bool:
 
 
 def _is_broadcast(term: Term) -> bool:
-    """A view of its input stretched by NumPy's right-aligned broadcasting (data unchanged)."""
-    if term.kind != CALL or not term.builtin or not term.pure or term.op_type not in BROADCASTS:
+    """A view of its input stretched by NumPy broadcasting (its op says so; data unchanged)."""
+    if term.kind != CALL or not term.pure or not term.args or term.sym is None:
         return False
-    source = term.args[0]
-    if source.sym is None or term.sym is None or source.dtype != term.dtype:
+    if term.args[0].dtype != term.dtype:
         return False
-    if term.op_type in ("Reshape", "ExpandReduced"):  # only size-1 axes added in front
-        lead = len(term.sym) - len(source.sym)
-        return lead >= 0 and term.sym[lead:] == source.sym and _all_ones(term.sym[:lead])
-    return broadcast_sym([source.sym, term.sym]) == term.sym
-
-
-def _all_ones(sym: Sequence[Any]) -> bool:
-    return all(isinstance(d, int) and d == 1 for d in sym)
+    return term.node.broadcast_source(term.args, term.sym)
 
 
 def _takes_smaller(user: Term, old: Term, new: Term) -> bool:
     """Whether ``user`` computes the same value with ``new`` in place of ``old``."""
-    if user.kind != CALL or not user.builtin or user.sym is None or user.inplace >= 0:
+    if user.kind != CALL or user.sym is None or user.inplace >= 0:
         return False
-    syms = [new.sym if a is old else a.sym for a in user.args]
+    syms: list[Any] = [new.sym if a is old else a.sym for a in user.args]
     if any(sym is None for sym in syms):
         return False
-    if isinstance(user.fn, ScaleResidual):  # the upstream gradient, one value for all rows
-        return user.args[1] is old and _all_ones(new.sym)
-    if elementwise(user.fn, len(user.args)):
-        return broadcast_sym(syms) == user.sym
-    if user.op_type == "ReluGrad":
-        return broadcast_sym(syms) == user.sym
-    return False
+    positions = [k for k, a in enumerate(user.args) if a is old]
+    return all(user.node.takes_broadcast(k, syms, user.sym) for k in positions)

@@ -1,10 +1,11 @@
 """Lowering: one term per node of a plan, with its kernel bound to the session's store once.
 
-Besides the kernel, lowering records what the passes decide on: whether the op is pure and
-built in (only those are folded, merged or dropped), whether its output is a fresh array only
-the plan holds (``owned``: a later op may write into it), and whether it may share memory with
-feeds, constants or variables (``external``, ``state``: fetched values are then copied, and no
-pass lets such a value stand in for a copy that an update would change).
+Besides the kernel, lowering records what the passes decide on, from what the op declares:
+whether it is pure (only pure ops are folded, merged or dropped), whether its output is a
+fresh array only the plan holds (``alias_inputs == ()``, ``owned``: a later op may write into
+it), and whether it may share memory with feeds, constants or variables (``external``,
+``state``: fetched values are then copied, and no pass lets such a value stand in for a copy
+that an update would change). ``builtin`` is read only by the optimizer's gradient guard rule.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def _call_term(node: Node, args: tuple[Term, ...], store: Any) -> Term:
     term = Term(node, CALL, args, fn)
     term.builtin = type(node).__module__.startswith("chainrule.")
     term.pure = node.pure and not stateful and not node.is_update and not node.control_inputs
-    term.numeric = term.builtin and not node.is_update
-    fresh = term.builtin and _fresh_output(node, fn)
+    term.numeric = node.numeric and not node.is_update
+    fresh = node.alias_inputs == ()
     term.owned = fresh
     if not node.pure:
         term.external = term.state = True
@@ -67,34 +68,3 @@ def _call_term(node: Node, args: tuple[Term, ...], store: Any) -> Term:
         term.external = any(a.external for a in sources)
         term.state = any(a.state for a in sources)
     return term
-
-
-#: built-in op types whose kernel always returns a new array (never a view of an input)
-FRESH_OP_TYPES = frozenset(
-    {
-        "MatMul",
-        "Sum",
-        "Mean",
-        "Max",
-        "Min",
-        "Prod",
-        "Softmax",
-        "LogSoftmax",
-        "Relu",
-        "ReluGrad",
-        "AddN",
-        "Select",
-        "ZerosLike",
-        "OnesLike",
-        "SoftmaxCrossEntropyWithLogits",
-        "SoftmaxCrossEntropyWithLogitsGrad",
-        "SparseSoftmaxCrossEntropyWithLogits",
-        "SparseSoftmaxCrossEntropyWithLogitsGrad",
-    }
-)
-
-
-def _fresh_output(node: Node, fn: Any) -> bool:
-    if node.alias_inputs == ():
-        return True
-    return node.op_type in FRESH_OP_TYPES or (isinstance(fn, np.ufunc) and fn.nout == 1)

@@ -2,11 +2,11 @@
 
 One pass over the plan order, so that each term sees its inputs already simplified:
 
-- a pure built-in op whose inputs are all constants is evaluated once, at compile time;
-- a no-op passes its input on: ``x*1``, ``x+0``, ``x-0``, ``x/1``, identities, reshapes and
-  broadcasts to the shape the value already has, reductions over size-1 axes, gradient
-  reductions that reduce nothing, and an optimizer's gradient guard where the gradient cannot
-  be a variable's memory;
+- a pure op whose inputs are all constants is evaluated once, at compile time;
+- an op that declares it passes an input on here (``Node.passthrough``: ``x*1``, ``x+0``,
+  identities, reshapes and broadcasts to the shape the value already has, reductions that
+  reduce nothing...) is dropped, and so is an optimizer's gradient guard where the gradient
+  cannot be a variable's memory;
 - terms with the same op, attributes and (merged) inputs are merged, and small constants by
   value. Values read from variables merge only between the same two state changes.
 
@@ -17,13 +17,12 @@ folded, merged or dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ...ops.state_ops import Variable
-from .terms import CALL, CONST, FEED, ITEM, Stats, SymShape, Term
+from .terms import CALL, CONST, FEED, ITEM, Stats, Term
 
 #: folded constants larger than this stay computed at run time (keeps plans small)
 _FOLD_LIMIT_BYTES = 1 << 20
@@ -49,7 +48,7 @@ def simplify(terms: list[Term], stats: Stats, fold: bool = True) -> None:
                     term.same = source
                     stats.dropped += 1
                     continue
-                if not isinstance(term.node, Variable):
+                if term.node.changes_state:
                     epoch += 1
                 after_state[id(term)] = epoch
                 continue
@@ -95,8 +94,8 @@ def live_program(
 
 
 def _fold(term: Term) -> bool:
-    """Evaluate ``term`` now if it is a built-in pure op of constants only."""
-    if not term.builtin or any(a.kind != CONST for a in term.args):
+    """Evaluate ``term`` now if it is a pure op of constants only."""
+    if any(a.kind != CONST for a in term.args):
         return False
     try:
         with np.errstate(all="ignore"):
@@ -117,11 +116,9 @@ def _fold(term: Term) -> bool:
 
 # -- no-op nodes ----------------------------------------------------------------------------------
 def _noop_source(term: Term) -> Term | None:
-    """The input whose value ``term`` merely passes on, if it is a no-op here."""
-    if not term.builtin:
-        return None
-    rule = _NOOP_RULES.get(term.op_type)
-    return rule(term) if rule is not None else None
+    """The input whose value ``term`` merely passes on, if its op says it is a no-op here."""
+    position = term.node.passthrough(term.args, term)
+    return None if position is None else term.args[position]
 
 
 def _guard_source(term: Term) -> Term | None:
@@ -134,100 +131,16 @@ def _guard_source(term: Term) -> Term | None:
     return None
 
 
-def _first_input(term: Term) -> Term:
-    return term.args[0]
-
-
-def _unchanged_shape(term: Term) -> Term | None:
-    """Reshapes, broadcasts and gradient reductions to the shape their input already has."""
-    x = term.args[0]
-    if _same_sym(x.sym, term.sym) and x.dtype is not None and x.dtype == term.dtype:
-        return x
-    return None
-
-
-def _reduces_nothing(term: Term) -> Term | None:
-    """A keepdims reduction over axes of size 1 (or over no axis) returns its input."""
-    x, axes = term.args[0], term.node.axes
-    if axes is None or x.state or x.sym is None or x.dtype is None or x.dtype.kind != "f":
-        return None
-    if not (term.node.keepdims or not axes):
-        return None
-    if all(isinstance(x.sym[a], int) and x.sym[a] == 1 for a in axes) and x.dtype == term.dtype:
-        return x
-    return None
-
-
-def _neutral_operand(term: Term, neutral: int, positions: Sequence[int]) -> Term | None:
-    """``x op c`` where the constant ``c`` is all ``neutral`` and does not widen ``x``.
-
-    The op makes a copy; ``x`` itself may stand in only if it does not share memory with a
-    variable (a later update would otherwise change what the copy had captured).
-    """
-    for const_at in positions:
-        c, x = term.args[const_at], term.args[1 - const_at]
-        if c.kind != CONST or x.state or x.dtype is None or x.dtype != term.dtype:
-            continue
-        if _same_sym(x.sym, term.sym) and _all_equal(c, neutral):
-            return x
-    return None
-
-
-def _all_equal(const: Term, neutral: int) -> bool:
-    value = const.value
-    if isinstance(value, bool | int | float | np.generic):
-        return bool(value == neutral)
-    if not isinstance(value, np.ndarray) or not value.size or value.dtype.kind not in "biuf":
-        return False
-    if value.ndim == 0:
-        return bool(value[()] == neutral)
-    return bool((value == neutral).all())
-
-
-def _same_sym(a: SymShape, b: SymShape) -> bool:
-    return a is not None and b is not None and a == b
-
-
-_NOOP_RULES: dict[str, Callable[[Term], Term | None]] = {
-    "Identity": _first_input,
-    "StopGradient": _first_input,
-    "Mul": lambda t: _neutral_operand(t, 1, (1, 0)),
-    "Add": lambda t: _neutral_operand(t, 0, (1, 0)),
-    "Sub": lambda t: _neutral_operand(t, 0, (1,)),
-    "RealDiv": lambda t: _neutral_operand(t, 1, (1,)),
-    "Reshape": _unchanged_shape,
-    "ReshapeLike": _unchanged_shape,
-    "BroadcastTo": _unchanged_shape,
-    "BroadcastLike": _unchanged_shape,
-    "SumToLike": _unchanged_shape,
-    "ExpandReduced": _unchanged_shape,
-    "Cast": lambda t: None if t.args[0].state else _unchanged_shape(t),
-    "Sum": _reduces_nothing,
-    "Mean": _reduces_nothing,
-}
-
-
 # -- merging --------------------------------------------------------------------------------------
-_STRUCTURAL = frozenset(
-    {
-        "graph",
-        "inputs",
-        "control_inputs",
-        "name",
-        "location",
-        "consumers",
-        "weak",
-        "shape",
-        "dtype",
-        "_control",
-    }
-)
 _ATOMS = (type(None), bool, int, float, str, bytes)
 _UNHASHABLE = object()
 
 
 def _merge_key(term: Term) -> Any:
-    """Equal keys mean equal values: same op, same attributes, same (merged) inputs."""
+    """Equal keys mean equal values: same op, same attributes, same (merged) inputs.
+
+    ``vars(node)`` holds exactly the op's own attributes (its structural fields are slots).
+    """
     if term.kind == CONST:
         return _const_key(term.value)
     if term.kind != CALL or not term.pure:
@@ -235,8 +148,6 @@ def _merge_key(term: Term) -> Any:
     node = term.node
     attributes = []
     for name, value in vars(node).items():
-        if name in _STRUCTURAL:
-            continue
         key = _hashable(value)
         if key is _UNHASHABLE:
             return None

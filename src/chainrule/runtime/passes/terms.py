@@ -5,6 +5,9 @@ the graph. A term that turns out to equal another points to it (``same``); the c
 form the program, whose steps are numbered by ``number``. Shapes are symbolic: an unknown size
 is a ``Dim``, equal only to itself, so that two values computed from the same input can be
 known to have the same shape (``symbolic_shapes.py``). ``Stats`` counts what each pass did.
+
+The passes learn everything about an op from the hooks it declares (see ``Node``): terms are
+what those hooks see of the op's inputs (``PlanValue``).
 """
 
 from __future__ import annotations
@@ -17,15 +20,9 @@ from ...graph import Node
 
 FEED, CONST, CALL, ITEM = "feed", "const", "call", "item"
 
-
-class Dim:
-    """An unknown dimension size: equal only to itself, wherever it flows in one plan."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "?"
-
+#: arrays known to hold at most this many bytes are too small for buffer reuse to pay: NumPy
+#: allocates them from its cache of small blocks, faster than a kernel call with ``out=``
+SMALL_ARRAY_BYTES = 256
 
 SymShape = tuple[Any, ...] | None
 
@@ -84,7 +81,13 @@ class Term:
 
     @property
     def op_type(self) -> str:
+        """The op's type name: read only by the optimizer's gradient guard rule."""
         return self.node.op_type
+
+    @property
+    def is_constant(self) -> bool:
+        """Known when the plan is compiled: ``value`` holds it."""
+        return self.kind == CONST
 
     def resolved(self) -> Term:
         """The term whose value this one is (following merges and dropped no-ops)."""
@@ -94,7 +97,7 @@ class Term:
         return term
 
     def __repr__(self) -> str:
-        return f"<Term {self.kind} {self.node.op_type} '{self.node.name}'>"
+        return f"<Term {self.kind} {self.node!r}>"
 
 
 class Stats:
@@ -120,24 +123,28 @@ def number(program: list[Term]) -> None:
         term.pos = pos
 
 
-#: ops whose output may share memory with their first input only (the others give shapes)
-FIRST_INPUT_ALIASES = frozenset(
-    {"SumToLike", "BroadcastLike", "ReshapeLike", "ExpandReduced", "Reshape", "BroadcastTo"}
-)
-
-
 def aliased_inputs(term: Term) -> tuple[Term, ...]:
-    """The inputs whose memory ``term``'s value may share."""
-    if term.builtin and term.op_type in FIRST_INPUT_ALIASES and term.args:
-        return term.args[:1]
-    return term.args
-
-
-def elementwise(fn: Any, arity: int) -> bool:
-    """A NumPy ufunc of ``arity`` broadcasting inputs and one output (not a gufunc: matmul)."""
-    return isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1 and fn.nin == arity
+    """The inputs whose memory ``term``'s value may share (as its op declares)."""
+    positions = term.node.alias_inputs
+    if positions is None:
+        return term.args
+    return tuple(term.args[i] for i in positions if i < len(term.args))
 
 
 def is_array(term: Term) -> bool:
     """Known to be an ndarray (rank >= 1) of a known dtype, so ``out=`` may target it."""
     return term.sym is not None and len(term.sym) >= 1 and term.dtype is not None
+
+
+def is_small(term: Term) -> bool:
+    """Known from its symbolic shape to hold at most ``SMALL_ARRAY_BYTES`` (scalars too)."""
+    if term.sym == ():
+        return True
+    if term.sym is None or term.dtype is None:
+        return False
+    size = term.dtype.itemsize
+    for d in term.sym:
+        if not isinstance(d, int):
+            return False
+        size *= d
+    return size <= SMALL_ARRAY_BYTES
