@@ -6,7 +6,7 @@ import torch
 
 import chainrule as cr
 from chainrule.errors import DTypeError, InvalidArgumentError, ShapeError
-from oracle import check_op
+from oracle import RANK_KNOWN, check_op
 
 
 # -- initializers ------------------------------------------------------------------------------
@@ -109,6 +109,7 @@ def test_dense_computes_activation_of_affine_map(rng):
         lambda x: torch.tanh(x @ torch.tensor(kernel) + torch.tensor(bias)),
         [rng.standard_normal((4, 3))],
         second_order=True,
+        unknown_shapes=RANK_KNOWN,
     )
 
 
