@@ -19,10 +19,6 @@ UNNORMALISED = np.array([[2.0, 0.0, 0.0], [0.5, 0.5, 1.0]])
 CLASSES = np.array([1, 2])
 PROBABILITIES = np.array([[1.0, 0.0, 0.5], [0.2, 0.7, 0.0]])
 
-FUSED_RESIDUAL_BUG = pytest.mark.xfail(
-    strict=True, reason="fused softmax cross-entropy residual ignores sum(labels)"
-)
-
 
 def _dense_torch(labels, logits):
     return -(labels * F.log_softmax(logits, dim=-1)).sum(-1)
@@ -89,11 +85,6 @@ CASES = [
 ]
 
 
-def _fails_today(case, optimize):
-    """The fused kernel (rewrites on) is wrong for dense labels whose rows do not sum to 1."""
-    return optimize and case.name.endswith("unnormalised")
-
-
 def _params():
     """Every case with the rewrites on and off, fetched together and apart."""
     return [
@@ -102,7 +93,6 @@ def _params():
             optimize,
             together,
             id=f"{case.name}-rewrites_{'on' if optimize else 'off'}-{together}",
-            marks=[FUSED_RESIDUAL_BUG] if _fails_today(case, optimize) else [],
         )
         for case in CASES
         for optimize in (True, False)
@@ -203,7 +193,7 @@ def test_expected_step_agrees_with_torch_and_the_bug_report():
 
 
 @pytest.mark.parametrize(
-    "optimize", [pytest.param(True, marks=FUSED_RESIDUAL_BUG, id="rewrites_on"), False]
+    "optimize", [pytest.param(True, id="rewrites_on"), pytest.param(False, id="rewrites_off")]
 )
 def test_one_descent_step_on_unnormalised_labels(optimize):
     """The bug report: a step on the mean v2 cross-entropy with labels fed as ``[None, 3]``."""

@@ -109,18 +109,7 @@ def _dense_xent_torch(labels, logits, dim=-1):
     return -(labels * F.log_softmax(logits, dim=dim)).sum(dim)
 
 
-@pytest.mark.parametrize(
-    "normalized",
-    [
-        True,
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True, reason="fused softmax cross-entropy residual ignores sum(labels)"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("normalized", [True, False])
 def test_softmax_cross_entropy_v2_matches_torch_for_labels_and_logits(normalized, rng):
     labels = rng.dirichlet(np.ones(5), size=4) if normalized else rng.uniform(0, 1, (4, 5))
     logits = rng.standard_normal((4, 5)) * 3
