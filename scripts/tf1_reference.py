@@ -1,4 +1,4 @@
-"""Runs the TF1 programs of ``tests/tf1_programs.py`` under real ``tf.compat.v1`` and writes
+"""Runs the TF1 programs of ``tests/tf1_programs/`` under real ``tf.compat.v1`` and writes
 their results as JSON fixtures to ``tests/fixtures/tf1/`` (one file per program).
 
 Run it through ``scripts/tf1-reference.sh``, which makes a throwaway environment with

@@ -1,7 +1,7 @@
 """TF1 programs under ``chainrule.compat.v1`` give the numbers and names real TF1 gives.
 
 The references in ``tests/fixtures/tf1/`` were written by ``scripts/tf1-reference.sh`` running
-the same programs (``tests/tf1_programs.py``) under TensorFlow's ``tf.compat.v1``.
+the same programs (``tests/tf1_programs/``) under TensorFlow's ``tf.compat.v1``.
 """
 
 import json

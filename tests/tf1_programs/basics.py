@@ -1,13 +1,5 @@
-"""Small TF1 programs that run unchanged under TensorFlow and under ``chainrule.compat.v1``.
-
-Each program takes the ``tf`` module and returns named results (arrays, numbers, names).
-``scripts/tf1_reference.py`` runs them under real ``tf.compat.v1`` and stores the results as
-JSON fixtures in ``tests/fixtures/tf1/``; ``tests/test_tf1_reference.py`` runs them under
-chainrule and compares. Nothing here may depend on TensorFlow's random numbers.
-
-This module is imported by the generator inside a throwaway TensorFlow environment, so it
-needs only NumPy.
-"""
+"""TF1 programs on the basics: optimizers, schedules, reductions, losses, clipping, array ops,
+gradients, names of variables, activations, dense layers and the nn helpers."""
 
 from __future__ import annotations
 
@@ -16,18 +8,7 @@ from typing import Any
 
 import numpy as np
 
-Program = Callable[[Any], dict[str, Any]]
-PROGRAMS: dict[str, Program] = {}
-
-
-def program(name: str) -> Callable[[Program], Program]:
-    """Register a TF1 program under ``name`` (also its fixture's file name)."""
-
-    def register(fn: Program) -> Program:
-        PROGRAMS[name] = fn
-        return fn
-
-    return register
+from . import program
 
 
 def _quadratic_problem(tf: Any, dtype: Any) -> tuple[Any, Any, Any]:
