@@ -226,14 +226,17 @@ class AdamOptimizer(Optimizer):
     def _finish(self, update_ops: list[Node], name: str) -> Node:
         graph = update_ops[0].graph
         beta1_power, beta2_power = self._beta_powers(graph)
+        # the products read powers that no update changes: computed with the gradients, they
+        # leave nothing that can fail once the run starts writing
+        products = [
+            (power, power * self._hyper(f"{beta}_power_factor", factor, power.dtype))
+            for power, beta, factor in (
+                (beta1_power, "beta1", self._beta1),
+                (beta2_power, "beta2", self._beta2),
+            )
+        ]
         with graph.control_dependencies(update_ops):
-            powers = [
-                assign(power, power * self._hyper(f"{beta}_power_factor", factor, power.dtype))
-                for power, beta, factor in (
-                    (beta1_power, "beta1", self._beta1),
-                    (beta2_power, "beta2", self._beta2),
-                )
-            ]
+            powers = [assign(power, product) for power, product in products]
         return group(*update_ops, *powers, name=name)
 
 

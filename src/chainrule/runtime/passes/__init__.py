@@ -19,8 +19,7 @@ Each pass is exact (the rewritten plan computes the same values) and keyed by op
   training step allocates fewer arrays.
 
 Random ops, variable reads and updates (``pure = False``), fed nodes and nodes with control
-inputs are never merged, folded or dropped (an optimizer's gradient guard is dropped only
-where the gradient cannot be a variable's memory). ``Session(optimize=False)`` or the
+inputs are never merged, folded or dropped. ``Session(optimize=False)`` or the
 environment variable ``CHAINRULE_REWRITES=0`` turns every rewrite off.
 """
 

@@ -5,8 +5,7 @@ One pass over the plan order, so that each term sees its inputs already simplifi
 - a pure built-in op whose inputs are all constants is evaluated once, at compile time;
 - a no-op passes its input on: ``x*1``, ``x+0``, ``x-0``, ``x/1``, identities, reshapes and
   broadcasts to the shape the value already has, reductions over size-1 axes, gradient
-  reductions that reduce nothing, and an optimizer's gradient guard where the gradient cannot
-  be a variable's memory;
+  reductions that reduce nothing;
 - terms with the same op, attributes and (merged) inputs are merged, and small constants by
   value. Values read from variables merge only between the same two state changes.
 
@@ -44,11 +43,6 @@ def simplify(terms: list[Term], stats: Stats, fold: bool = True) -> None:
         if term.kind == CALL:
             term.args = tuple(a.resolved() for a in term.args)
             if not term.pure:
-                source = _guard_source(term)
-                if source is not None:
-                    term.same = source
-                    stats.dropped += 1
-                    continue
                 if not isinstance(term.node, Variable):
                     epoch += 1
                 after_state[id(term)] = epoch
@@ -122,16 +116,6 @@ def _noop_source(term: Term) -> Term | None:
         return None
     rule = _NOOP_RULES.get(term.op_type)
     return rule(term) if rule is not None else None
-
-
-def _guard_source(term: Term) -> Term | None:
-    """An optimizer's guard copies a gradient only if it is a variable's memory: when the
-    gradient cannot share memory with any variable, the guard passes it on unchanged."""
-    if term.builtin and term.op_type == "GradientGuard" and len(term.args) == 1:
-        grad = term.args[0]
-        if not grad.state and not term.node.control_inputs:
-            return grad
-    return None
 
 
 def _first_input(term: Term) -> Term:
