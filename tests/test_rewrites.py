@@ -233,7 +233,7 @@ def test_other_optimizers_give_the_same_steps_with_rewrites(rng):
             np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
-def test_gradient_guards_stay_where_a_gradient_is_a_variable(rng):
+def test_a_gradient_that_is_a_variable_is_copied_before_the_updates(rng):
     u = cr.Variable(np.array([1.0, 2.0]))
     v = cr.Variable(np.array([3.0, 4.0]))
     loss = cr.reduce_sum(u * v)  # d/du is v's value, d/dv is u's value

@@ -1,9 +1,11 @@
 """Execution plans: a (fetches, feeds) pair compiled once into one generated Python function.
 
-The plan keeps only what the fetches need, in topological order; the rewrites of the
-``rewrites`` package simplify it; then it is written out as straight-line Python: feed checks, one
-line per kernel call (``a + b`` for arithmetic on NumPy values, ``k(a, b, out=a)`` where a
-buffer is reused), ``del`` of each intermediate after its last use, and the fetched results.
+The plan keeps only what the fetches need, in topological order with every write after the
+computations that do not depend on it (``schedule``); the rewrites of the ``passes`` package
+simplify it; then it is written out as straight-line Python: feed checks, one line per kernel
+call (``a + b`` for arithmetic on NumPy values, ``k(a, b, out=a)`` where a buffer is reused),
+the checks and journal entries that keep a failed run from changing anything, ``del`` of each
+intermediate after its last use, and the fetched results.
 A kernel's error is reported for the node of the failing line. Plans of more than
 ``COMPILE_LIMIT`` steps run in a loop over a list of steps instead (compiling them would
 cost more than it saves).
