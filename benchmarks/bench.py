@@ -288,7 +288,7 @@ def compile_seconds(nodes: int, repeats: int) -> tuple[str, float, float]:
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter()
-        plan = Plan(session.store, fetches, [x], optimize=OPTIMIZE)
+        plan = Plan(session.context, fetches, [x], optimize=OPTIMIZE)
         times.append(time.perf_counter() - start)
     start = time.perf_counter()
     plan([np.array(0.5)])

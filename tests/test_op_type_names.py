@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import chainrule  # noqa: F401 - registers the built-in op types
+import chainrule as cr  # registers the built-in op types
 import chainrule.train  # noqa: F401 - registers the optimizers' op types
 from chainrule.graph import Node
 from chainrule.ops.base import Constant, Operation, Placeholder
-from chainrule.ops.registry import op_types
+from chainrule.ops.registry import gradient_function, op_types
 from chainrule.ops.state_ops import Variable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,19 +150,7 @@ def test_the_scan_finds_the_names_it_should():
     } <= names
 
 
-def _registry_params():
-    """One case per (file, name); the runtime's name for gradient descent fails today."""
-    unregistered = pytest.mark.xfail(
-        strict=True,
-        reason="ApplyUpdate sets op_type per instance; ApplyGradientDescent is never registered",
-    )
-    return [
-        pytest.param(where, name, marks=[unregistered] if name == "ApplyGradientDescent" else [])
-        for where, name in named_op_types()
-    ]
-
-
-@pytest.mark.parametrize("where, name", _registry_params())
+@pytest.mark.parametrize("where, name", named_op_types())
 def test_every_named_op_type_is_registered(where, name):
     """A name that no op registers is a typo or a stale rule: it silently never matches."""
     if name in NAMES_OF_ABSENT_OP_TYPES:
@@ -190,6 +178,27 @@ def runtime_op_type_names():
     return [f"{where}:{line}: {what}" for where, line, what in sorted(found)]
 
 
-@pytest.mark.xfail(strict=True, reason="op facts are moving onto the op classes")
 def test_runtime_names_no_op_type():
     assert runtime_op_type_names() == []
+
+
+def test_every_optimizer_update_op_type_is_registered_without_gradient():
+    """Each optimizer's update op is a class of its own, so its type is in the registry."""
+    var = cr.Variable([1.0, 2.0])
+    loss = cr.reduce_sum(var * var)
+    optimizers = [
+        cr.train.GradientDescentOptimizer(0.1),
+        cr.train.MomentumOptimizer(0.1, 0.9),
+        cr.train.AdamOptimizer(),
+        cr.train.RMSPropOptimizer(0.1),
+        cr.train.RMSPropOptimizer(0.1, centered=True),
+        cr.train.AdagradOptimizer(0.1),
+    ]
+    for optimizer in optimizers:
+        optimizer.minimize(loss)
+    kinds = {n.op_type for n in cr.get_default_graph().get_operations()}
+    updates = {k for k in kinds if k.startswith("Apply")}
+    assert len(updates) == 6, updates
+    for kind in updates:
+        assert kind in op_types
+        assert gradient_function(op_types[kind]) is None

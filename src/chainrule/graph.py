@@ -331,6 +331,14 @@ class Node:
     defaults are safe for any op (a user's op included): nothing is assumed that the op does
     not say. ``args`` in the hooks are the plan's values of the op's inputs (see
     ``PlanValue``), so a fact may depend on what the plan knows: symbolic shapes, constants.
+
+    An op whose kernel needs the session defines ``bind(self, context) -> kernel`` instead of
+    ``compute``; a plan calls it once. ``context.store`` is the session's ``VariableStore``
+    (variables, random generators, other resources); ``context.compile(fetches, feeds)``
+    returns a function of the feed values that runs that sub-graph in the same session and
+    returns the fetched values, so that conditionals and loops need not import the runtime.
+    An op that changes session state says what it changes (``writes``) and how to check its
+    inputs beforehand (``write_check``): a run that raises then leaves the session unchanged.
     """
 
     # Structural fields live in slots, so that ``vars(node)`` holds exactly the op's own
@@ -367,6 +375,9 @@ class Node:
     #: for an op that is not pure: False when it only reads state (a variable's value), so
     #: that values computed before and after it may still be merged
     changes_state = True
+    #: False for ops whose kernel cannot raise (groups): a run may run them after its writes
+    #: without keeping a copy of what it wrote
+    can_fail = True
 
     graph: Graph
     name: str
@@ -421,6 +432,18 @@ class Node:
     def fused_kernels(self, args: Sequence[PlanValue]) -> FusedKernels | None:
         """On the forward op of a fusion (see ``fusion_key``): how it and its partner are
         computed together; ``None`` on every other op."""
+        return None
+
+    def writes(self) -> tuple[Any, ...]:
+        """What running this op changes in the session: the variables it updates, and the
+        owners of the resources it advances (a random op names itself, for its generator).
+        A run puts every write after every computation that does not depend on it."""
+        return ()
+
+    def write_check(self, context: Any) -> Callable[..., None] | None:
+        """For an op that writes: a function of its input values that raises if the write
+        would fail, so that a run checks all its writes before the first one changes anything.
+        ``None``: the op cannot say, and a run keeps a copy of what it writes instead."""
         return None
 
     def _setup(

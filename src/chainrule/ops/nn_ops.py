@@ -363,8 +363,11 @@ class DropoutMask(Operation):
         broadcast_shapes(x.shape, self.noise_shape)
         return self.noise_shape, x.dtype
 
-    def bind(self, store: Any) -> Callable[[Any, Any], np.ndarray]:
-        rng = store.rng(self, self.seeds)
+    def writes(self) -> tuple[Node, ...]:
+        return (self,)  # the op's generator in the session
+
+    def bind(self, context: Any) -> Callable[[Any, Any], np.ndarray]:
+        rng = context.store.rng(self, self.seeds)
         noise_shape = self.noise_shape
 
         def draw_mask(x: Any, keep_prob: Any) -> np.ndarray:

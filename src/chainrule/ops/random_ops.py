@@ -143,9 +143,12 @@ class RandomOp(Operation):
     def compute(self, *values: Any) -> Any:
         raise FailedPreconditionError("random ops draw their numbers inside a Session.run", self)
 
-    def bind(self, store: Any) -> Callable[..., Any]:
-        """The kernel for a session's ``store``: it draws from this op's generator there."""
-        rng = store.rng(self, self.seeds)
+    def writes(self) -> tuple[Node, ...]:
+        return (self,)  # the op's generator in the session
+
+    def bind(self, context: Any) -> Callable[..., Any]:
+        """The kernel for a session: it draws from this op's generator in the session's store."""
+        rng = context.store.rng(self, self.seeds)
         draw = self.draw
         if self.has_shape_input:
 
@@ -251,8 +254,11 @@ class RandomShuffle(Operation):
     def compute(self, value: Any) -> Any:
         raise FailedPreconditionError("random ops draw their numbers inside a Session.run", self)
 
-    def bind(self, store: Any) -> Callable[[Any], np.ndarray]:
-        rng = store.rng(self, self.seeds)
+    def writes(self) -> tuple[Node, ...]:
+        return (self,)  # the op's generator in the session
+
+    def bind(self, context: Any) -> Callable[[Any], np.ndarray]:
+        rng = context.store.rng(self, self.seeds)
 
         def shuffle(value: Any) -> np.ndarray:
             value = np.asarray(value)

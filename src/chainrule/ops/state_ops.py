@@ -126,8 +126,9 @@ class Variable(Node):
         """Put ``value`` into this variable in ``session`` (or the default session)."""
         default_session_for(self, session).set_variable(self, value)
 
-    def bind(self, store: Any) -> Callable[[], Any]:
-        return store.reader(self)
+    def bind(self, context: Any) -> Callable[[], Any]:
+        """The kernel reading this variable's array in the session (the live one)."""
+        return context.store.reader(self)
 
 
 def _initial_node(value: Any, dtype: DType | None, graph: Graph) -> Node:
@@ -167,8 +168,11 @@ class _VariableUpdate(Operation):
     def validate_shape(self) -> bool:
         return True
 
-    def bind(self, store: Any) -> Callable[[Any], Any]:
-        ref, update = self.ref, self.update
+    def writes(self) -> tuple[Node, ...]:
+        return (self.ref,)
+
+    def bind(self, context: Any) -> Callable[[Any], Any]:
+        ref, update, store = self.ref, self.update, context.store
 
         def run_update(value: Any) -> Any:
             current = store.get(ref)
@@ -186,6 +190,21 @@ class _VariableUpdate(Operation):
 class Assign(_VariableUpdate):
     op_type = "Assign"
 
+    def write_check(self, context: Any) -> Callable[[Any], None]:
+        """The value must fit the variable's static shape (any shape if it has none)."""
+        ref = self.ref
+
+        def check_assign(value: Any) -> None:
+            shape = np.shape(value)
+            if ref.shape is not None and not shape_matches(ref.shape, shape):
+                raise ShapeError(
+                    f"cannot assign a value of shape {fmt(shape)} to variable '{ref.name}' "
+                    f"of shape {fmt(ref.shape)}",
+                    self,
+                )
+
+        return check_assign
+
     def update(self, current: np.ndarray | None, value: Any) -> np.ndarray:
         new = self.ref.new_value(value)
         if current is not None and current.shape == new.shape:
@@ -201,6 +220,15 @@ class AssignAdd(_VariableUpdate):
     def refs(self) -> tuple[Variable, ...]:
         """Variables the session initialises before running this op."""
         return (self.ref,)
+
+    def write_check(self, context: Any) -> Callable[[Any], None]:
+        """The variable must hold a value, and the delta must broadcast to its shape."""
+        store, ref = context.store, self.ref
+
+        def check_delta(delta: Any) -> None:
+            check_fits(self, _require_initialized(self, store.get(ref)), delta, "unsafe")
+
+        return check_delta
 
     def update(self, current: np.ndarray | None, value: Any) -> np.ndarray:
         current = _require_initialized(self, current)
@@ -221,6 +249,29 @@ def _require_initialized(op: Node, current: np.ndarray | None) -> np.ndarray:
     if current is None:
         raise FailedPreconditionError("the variable is not initialised in this session", op)
     return current
+
+
+def check_fits(op: Node, target: np.ndarray, value: Any, casting: str = "same_kind") -> None:
+    """Raise unless ``value`` broadcasts to ``target``'s shape and casts to its dtype by
+    ``casting`` (what an in-place update of ``target`` by ``value`` needs)."""
+    shape = getattr(value, "shape", ())
+    if shape != target.shape and shape != ():
+        try:
+            fits = np.broadcast_shapes(target.shape, shape) == target.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise InvalidArgumentError(
+                f"a value of shape {fmt(shape)} cannot update a variable of shape "
+                f"{fmt(target.shape)}",
+                op,
+            )
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and dtype != target.dtype:
+        if not np.can_cast(dtype, target.dtype, casting):
+            raise InvalidArgumentError(
+                f"a value of dtype {dtype} cannot update a variable of dtype {target.dtype}", op
+            )
 
 
 for _update_type in ("Assign", "AssignAdd", "AssignSub"):
@@ -246,6 +297,7 @@ class NoOp(Operation):
     op_type = "NoOp"
     is_update = True
     pure = False
+    can_fail = False
 
     def __init__(self, control_inputs: Sequence[Node] = (), name: str | None = None):
         self._control = tuple(control_inputs)

@@ -1,9 +1,11 @@
 """Execution plans: a (fetches, feeds) pair compiled once into one generated Python function.
 
-The plan keeps only what the fetches need, in topological order; the rewrites of the
-``rewrites`` package simplify it; then it is written out as straight-line Python: feed checks, one
-line per kernel call (``a + b`` for arithmetic on NumPy values, ``k(a, b, out=a)`` where a
-buffer is reused), ``del`` of each intermediate after its last use, and the fetched results.
+The plan keeps only what the fetches need, in topological order with every write after the
+computations that do not depend on it (``schedule``); the rewrites of the ``passes`` package
+simplify it; then it is written out as straight-line Python: feed checks, one line per kernel
+call (``a + b`` for arithmetic on NumPy values, ``k(a, b, out=a)`` where a buffer is reused),
+the checks and journal entries that keep a failed run from changing anything, ``del`` of each
+intermediate after its last use, and the fetched results.
 A kernel's error is reported for the node of the failing line. Plans of more than
 ``COMPILE_LIMIT`` steps run in a loop over a list of steps instead (compiling them would
 cost more than it saves).
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from ..ops.base import Placeholder, check_feed_value
 from ..ops.state_ops import Variable
 from . import passes
 from .passes import CALL, CONST, FEED, ITEM, Term
+from .schedule import WriteGuards, after_writes, guard_writes, writes_last
 
 _plan_ids = itertools.count()
 
@@ -32,36 +34,19 @@ _plan_ids = itertools.count()
 #: Python: CPython's compiler costs ~15 µs a line, more than such plans save over their runs
 COMPILE_LIMIT = 20_000
 
-try:  # NumPy >= 2: floating-point error state is a context variable, cheap to set per run
-    from numpy._core._multiarray_umath import _extobj_contextvar, _make_extobj
-
-    _IGNORE_FP: Any = _make_extobj(all="ignore")
-    _set_fp: Callable[[Any], Any] = _extobj_contextvar.set
-    _reset_fp: Callable[[Any], None] = _extobj_contextvar.reset
-
-except (ImportError, TypeError):  # pragma: no cover - older NumPy
-    _IGNORE_FP = {"all": "ignore"}
-
-    def _set_fp(settings: Any) -> Any:
-        state = np.errstate(**settings)
-        state.__enter__()
-        return state
-
-    def _reset_fp(token: Any) -> None:
-        token.__exit__(None, None, None)
-
 
 class Plan:
     """A compiled run of ``fetches`` given values for ``feeds`` within one session.
 
+    ``context`` is what kernels are bound with (the session's store, sub-graph compilation).
     ``optimize`` applies the rewrites; ``stats`` says what they did, ``program`` lists the
     steps and ``source`` is the generated function (handy to see what a run does; empty when
-    the plan is ``interpreted``).
+    the plan is ``interpreted``). A run that raises changes nothing (``schedule``).
     """
 
     def __init__(
         self,
-        store: Any,
+        context: Any,
         fetches: Sequence[Node],
         feeds: Sequence[Node],
         check_numerics: bool = False,
@@ -69,29 +54,31 @@ class Plan:
     ):
         self.fetches = list(fetches)
         self.feeds = list(feeds)
+        self._store = context.store
         collecting = gc.isenabled()
         gc.disable()  # compiling makes many objects and no cycles: keep the collector out
         try:
-            self._compile(store, check_numerics, optimize)
+            self._compile(context, check_numerics, optimize)
         finally:
             if collecting:
                 gc.enable()
 
-    def _compile(self, store: Any, check_numerics: bool, optimize: bool) -> None:
+    def _compile(self, context: Any, check_numerics: bool, optimize: bool) -> None:
         fed = set(self.feeds)
-        self.order = topological_order(self.fetches, include_control=True, stop_at=fed)
-        _check_all_fed(self.order, fed, self.fetches)
+        order = topological_order(self.fetches, include_control=True, stop_at=fed)
+        _check_all_fed(order, fed, self.fetches)
+        self.order = writes_last(order, fed)
         self.variables = _variables_to_initialize(self.order, fed)
         self.ready = not self.variables
         self.is_update = [f.is_update for f in self.fetches]
-        terms, term_of = passes.lower(self.order, self.feeds, store, symbolic=optimize)
+        terms, term_of = passes.lower(self.order, self.feeds, context, symbolic=optimize)
         fetch_terms = [term_of[id(f)] for f in self.fetches]
         if optimize:
             controls = [
                 term_of[id(c)] for n in self.order for c in n.control_inputs if id(c) in term_of
             ]
             program, stats = passes.optimize(
-                terms, fetch_terms, controls, store, fold=not check_numerics
+                terms, fetch_terms, controls, context.store, fold=not check_numerics
             )
             fetch_terms = [t.resolved() for t in fetch_terms]
         else:
@@ -99,37 +86,53 @@ class Plan:
             passes.number(program)
         self.program = program
         self.stats = stats.as_dict()
+        guards = guard_writes(program, context, after_writes(self.order))
+        self.journaled = guards.journaled
         self.filename = f"<chainrule plan {next(_plan_ids)}>"
         self.interpreted = len(program) > COMPILE_LIMIT
+        results = result_kinds(fetch_terms, self.fetches)
         if self.interpreted:
-            runner = _Interpreter(program, fetch_terms, self.fetches, self.feeds, check_numerics)
+            runner = _Interpreter(
+                program, guards, fetch_terms, results, self.feeds, self._store, check_numerics
+            )
             self.source, self.function = "", runner.run
             self._interpreter: _Interpreter | None = runner
             self.line_nodes: dict[int, Node] = {}
         else:
-            writer = _Writer(self.filename, check_numerics)
+            writer = _Writer(self.filename, self._store, check_numerics)
             self.source, self.function, self.line_nodes = writer.write(
-                program, fetch_terms, self.fetches, self.feeds
+                program, guards, fetch_terms, results, self.feeds
             )
             self._interpreter = None
+        self._run = _IGNORE_FP_ERRORS(self.function)
 
     def __call__(self, feed_values: Sequence[Any]) -> list[Any]:
-        token = _set_fp(_IGNORE_FP)
+        """The fetched values; if the run raises, what it changed is put back first."""
+        store = self._store
+        journal = store.begin() if self.journaled else None
         try:
-            return self.function(*feed_values)
-        except ChainruleError as err:
-            if err.node is None:
-                node = self._failing_node(sys.exc_info()[2])
-                if node is not None:
-                    raise type(err)(err.message, node) from None
-            raise
-        except Exception as err:  # a kernel failed: say which node, op type and source line
-            node = self._failing_node(sys.exc_info()[2])
-            if node is None:
+            outputs = self._run(*feed_values)
+        except BaseException as err:
+            if journal is not None:
+                store.rollback(journal)
+            located = self._located(err)
+            if located is None:
                 raise
-            raise InvalidArgumentError(f"{type(err).__name__}: {err}", node) from err
-        finally:
-            _reset_fp(token)
+            raise located from (None if isinstance(err, ChainruleError) else err)
+        if journal is not None:
+            store.commit(journal)
+        return outputs
+
+    def _located(self, err: BaseException) -> BaseException | None:
+        """``err`` reissued naming the node whose step failed (``None``: raise it as it is)."""
+        if not isinstance(err, Exception) or getattr(err, "node", None) is not None:
+            return None
+        node = self._failing_node(err.__traceback__)
+        if node is None:
+            return None
+        if isinstance(err, ChainruleError):
+            return type(err)(err.message, node)
+        return InvalidArgumentError(f"{type(err).__name__}: {err}", node)
 
     def _failing_node(self, tb: Any) -> Node | None:
         if self._interpreter is not None:
@@ -139,6 +142,11 @@ class Plan:
                 return self.line_nodes.get(tb.tb_lineno)
             tb = tb.tb_next
         return None
+
+
+#: a plan's kernels run with NumPy's floating-point errors ignored (as NumPy code usually
+#: does); the decorator form of ``np.errstate`` sets this cheaply on every call
+_IGNORE_FP_ERRORS = np.errstate(all="ignore")
 
 
 def _check_all_fed(order: list[Node], fed: set[Node], fetches: Sequence[Node]) -> None:
@@ -185,6 +193,34 @@ def _plain_result(value: Any) -> Any:
     return result_value(value, False)
 
 
+#: how a fetched value is returned: ``None`` (an update), a copy (it may share memory with
+#: state, constants, feeds or another result), as it is (a fresh array only the plan held), or
+#: converted without a copy (scalars, arrays of unknown origin)
+NOTHING, COPY, OWNED, PLAIN = "nothing", "copy", "owned", "plain"
+
+
+def result_kinds(fetch_terms: Sequence[Term], fetch_nodes: Sequence[Node]) -> list[str]:
+    """How each fetched value is returned: the one rule both backends follow."""
+    kinds: list[str] = []
+    returned: set[int] = set()
+    for term, node in zip(fetch_terms, fetch_nodes, strict=True):
+        if node.is_update:
+            kinds.append(NOTHING)
+            continue
+        again = id(term) in returned
+        returned.add(id(term))
+        if term.external or again:
+            kinds.append(COPY)
+        else:
+            kinds.append(OWNED if term.owned else PLAIN)
+    return kinds
+
+
+def _detached(value: Any) -> Any:
+    """A copy of an array that a write is about to change (other values are immutable)."""
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
 #: ufuncs written as Python operators: the same NumPy call for arrays, and the scalar fast path
 #: for NumPy scalars (a chain of scalar ops runs several times faster)
 _OPERATORS: dict[Any, str] = {
@@ -209,7 +245,7 @@ def _is_weak(term: Term) -> bool:
 class _Writer:
     """Writes a plan's terms as one Python function and compiles it."""
 
-    def __init__(self, filename: str, check_numerics: bool):
+    def __init__(self, filename: str, store: Any, check_numerics: bool):
         self.filename = filename
         self.check_numerics = check_numerics
         self.namespace: dict[str, Any] = {
@@ -217,6 +253,8 @@ class _Writer:
             "ND": np.ndarray,
             "CP": _copied_result,
             "RS": _plain_result,
+            "KEEP": store.keep,
+            "DETACH": _detached,
             "check": _check_finite,
         }
         self.names: dict[int, str] = {}  # constants' names, by term id
@@ -227,8 +265,9 @@ class _Writer:
     def write(
         self,
         program: list[Term],
+        guards: WriteGuards,
         fetch_terms: list[Term],
-        fetch_nodes: list[Node],
+        results: list[str],
         feeds: list[Node],
     ) -> tuple[str, Callable[..., list[Any]], dict[int, Node]]:
         self.lines.append(f"def plan({', '.join(f'f{i}' for i in range(len(feeds)))}):")
@@ -238,11 +277,12 @@ class _Writer:
         items = _items_of(program)
         for pos, term in enumerate(program):
             if term.kind == CALL:
-                self._call(term, items.get(pos))
+                self._guards(pos, term, program, guards)
+                self._call(term, items.get(pos), guards.detached_args.get(pos, ()))
             gone = dying.get(pos)
             if gone:
                 self.lines.append(f"    del {', '.join(f'v{t.pos}' for t in gone)}")
-        self.lines.append(f"    return [{self._results(fetch_terms, fetch_nodes)}]")
+        self.lines.append(f"    return [{self._results(fetch_terms, results)}]")
         source = "\n".join(self.lines) + "\n"
         code = compile(source, self.filename, "exec")
         exec(code, self.namespace)
@@ -257,9 +297,9 @@ class _Writer:
         """Fast acceptance of arrays of the right dtype and shape; anything else is converted."""
         name = f"f{i}"
         self.namespace[f"nf{i}"] = node
-        full = f"        {name} = CHK(nf{i}, {name})"
+        convert = f"{name} = CHK(nf{i}, {name})"
         if node.dtype is None or node.shape is None:
-            self._emit(full.replace("        ", "    ", 1), node)
+            self._emit(f"    {convert}", node)
             return
         self.namespace[f"dt{i}"] = node.dtype.np
         tests = [f"{name}.__class__ is not ND", f"{name}.dtype is not dt{i}"]
@@ -272,7 +312,22 @@ class _Writer:
                 f"{name}.shape[{a}] != {d}" for a, d in enumerate(node.shape) if d is not None
             ]
         self._emit(f"    if {' or '.join(tests)}:", node)
-        self._emit(full, node)
+        self._emit(f"        {convert}", node)
+
+    def _guards(self, pos: int, term: Term, program: list[Term], guards: WriteGuards) -> None:
+        """Before a write: copies of shared values, the checks of every validated write, and
+        the journal entry of this write."""
+        detached, checks, keep = guards.before(pos)
+        for value in detached:
+            self._emit(f"    d{value.pos} = DETACH(v{value.pos})", term.node)
+        for at, checker in checks:
+            write = program[at]
+            self.namespace[f"x{at}"] = checker
+            args = self._args(write, guards.detached_args.get(at, ()))
+            self._emit(f"    x{at}({', '.join(args)})", write.node)
+        if keep:
+            self.namespace[f"w{pos}"] = keep
+            self._emit(f"    KEEP(w{pos})", term.node)
 
     def _ref(self, term: Term, as_operand: bool = False) -> str:
         """The expression naming ``term``'s value inside the generated function."""
@@ -291,6 +346,10 @@ class _Writer:
             return "s" + name if as_operand and ("s" + name) in self.namespace else name
         return f"v{term.pos}"
 
+    def _args(self, term: Term, detached: Any) -> list[str]:
+        """The arguments of ``term``'s call; those in ``detached`` (ids) read their copies."""
+        return [f"d{a.pos}" if id(a) in detached else self._ref(a) for a in term.args]
+
     def _kernel(self, fn: Any) -> str:
         name = self.kernels.get(id(fn))
         if name is None:
@@ -299,20 +358,20 @@ class _Writer:
             self.namespace[name] = fn
         return name
 
-    def _call(self, term: Term, items: list[Term | None] | None) -> None:
+    def _call(self, term: Term, items: list[Term | None] | None, detached: Any) -> None:
         target = f"v{term.pos}"
         if term.outputs > 1:
             outs = items or []
             target = ", ".join(f"v{t.pos}" if t is not None else "_" for t in outs)
-        line = f"    {target} = {self._expression(term)}"
+        line = f"    {target} = {self._expression(term, detached)}"
         self._emit(line, term.node)
-        if self.check_numerics and not term.node.is_update:
+        if self.check_numerics and not term.node.is_update and not term.node.writes():
             values = [term] if term.outputs == 1 else [t for t in items or [] if t is not None]
             self.namespace[f"n{term.pos}"] = term.node
             for value in values:
                 self._emit(f"    check(v{value.pos}, n{term.pos})", term.node)
 
-    def _expression(self, term: Term) -> str:
+    def _expression(self, term: Term, detached: Any) -> str:
         fn, args = term.fn, term.args
         operator = _OPERATORS.get(fn) if isinstance(fn, np.ufunc) else None
         if (
@@ -321,27 +380,24 @@ class _Writer:
             and len(args) == 2
             and all(a.numeric for a in args)
             and not all(_is_weak(a) for a in args)
+            and not detached
         ):
             return f"{self._ref(args[0], True)} {operator} {self._ref(args[1], True)}"
-        refs = [self._ref(a) for a in args]
+        refs = self._args(term, detached)
         if term.inplace >= 0 and isinstance(fn, np.ufunc):
             refs.append(f"out={refs[term.inplace]}")
         return f"{self._kernel(fn)}({', '.join(refs)})"
 
-    def _results(self, fetch_terms: list[Term], fetch_nodes: list[Node]) -> str:
+    def _results(self, fetch_terms: list[Term], results: list[str]) -> str:
         parts = []
-        returned: set[int] = set()
-        for term, node in zip(fetch_terms, fetch_nodes, strict=True):
-            if node.is_update:
-                parts.append("None")
-                continue
+        for term, kind in zip(fetch_terms, results, strict=True):
             name = self._ref(term)
-            again = id(term) in returned
-            returned.add(id(term))
-            if term.external or (again and not term.owned):
+            if kind == NOTHING:
+                parts.append("None")
+            elif kind == COPY:
                 parts.append(f"CP({name})")
-            elif term.owned:
-                parts.append(f"{name}.copy()" if again else name)
+            elif kind == OWNED:
+                parts.append(name)
             else:
                 parts.append(f"RS({name})")
         return ", ".join(parts)
@@ -389,26 +445,34 @@ def _dying_after(program: list[Term], fetch_terms: list[Term]) -> dict[int, list
 
 
 class _Interpreter:
-    """Runs a plan step by step from a list: for plans too large to compile quickly."""
+    """Runs a plan step by step from a list: for plans too large to compile quickly.
+
+    A step is ``(kernel, argument sources, output registers, out= argument, registers freed
+    after it, node, check numerics)``; the guards of the writes are steps too.
+    """
 
     def __init__(
         self,
         program: list[Term],
+        guards: WriteGuards,
         fetch_terms: list[Term],
-        fetch_nodes: list[Node],
+        results: list[str],
         feeds: list[Node],
+        store: Any,
         check_numerics: bool,
     ):
         self.failed_at: Node | None = None
         self.feeds = list(feeds)
-        self.size = len(program)
+        self.size = len(program) + len(guards.detached)
+        self.copies = {id(t): len(program) + k for k, t in enumerate(guards.detached)}
         dying = _dying_after(program, fetch_terms)
         items = _items_of(program)
         self.steps: list[tuple[Any, ...]] = []
         for pos, term in enumerate(program):
             if term.kind != CALL:
                 continue
-            args = tuple(self._source(a) for a in term.args)
+            self._add_guards(pos, term, program, guards, store)
+            args = self._args(term, guards.detached_args.get(pos, ()))
             outs = (
                 (pos,)
                 if term.outputs == 1
@@ -418,13 +482,31 @@ class _Interpreter:
             )
             free = tuple(t.pos for t in dying.get(pos, ()))
             out_arg = term.inplace if term.inplace >= 0 and isinstance(term.fn, np.ufunc) else -1
-            check = check_numerics and not term.node.is_update
+            check = check_numerics and not term.node.is_update and not term.node.writes()
             self.steps.append((term.fn, args, outs, out_arg, free, term.node, check))
-        returned: set[int] = set()
-        self.results = []
-        for term, node in zip(fetch_terms, fetch_nodes, strict=True):
-            self.results.append(self._result(term, node, id(term) in returned))
-            returned.add(id(term))
+        self.results = [
+            (None, None) if kind == NOTHING else (self._source(term), _CONVERTERS[kind])
+            for term, kind in zip(fetch_terms, results, strict=True)
+        ]
+
+    def _add_guards(
+        self, pos: int, term: Term, program: list[Term], guards: WriteGuards, store: Any
+    ) -> None:
+        detached, checks, keep = guards.before(pos)
+        for value in detached:
+            copy = (self.copies[id(value)],)
+            self.steps.append((_detached, (self._source(value),), copy, -1, (), term.node, False))
+        for at, checker in checks:
+            write = program[at]
+            args = self._args(write, guards.detached_args.get(at, ()))
+            self.steps.append((checker, args, (), -1, (), write.node, False))
+        if keep:
+            self.steps.append((store.keep, ((False, keep),), (), -1, (), term.node, False))
+
+    def _args(self, term: Term, detached: Any) -> tuple[tuple[bool, Any], ...]:
+        return tuple(
+            (True, self.copies[id(a)]) if id(a) in detached else self._source(a) for a in term.args
+        )
 
     def _source(self, term: Term) -> tuple[bool, Any]:
         """(True, register) for computed values, (False, value) for constants; feeds by index."""
@@ -433,12 +515,6 @@ class _Interpreter:
         if term.kind == FEED:
             return (True, -1 - term.index)
         return (True, term.pos)
-
-    def _result(self, term: Term, node: Node, again: bool) -> tuple[Any, Any]:
-        if node.is_update:
-            return (None, None)
-        convert = _copied_result if term.external or again else _plain_result
-        return (self._source(term), convert)
 
     def run(self, *feed_values: Any) -> list[Any]:
         feeds = [check_feed_value(n, v) for n, v in zip(self.feeds, feed_values, strict=True)]
@@ -458,7 +534,7 @@ class _Interpreter:
                     regs[outs[0]] = result
                     if check:
                         _check_finite(result, node)
-                else:
+                elif outs:
                     for at, part in zip(outs, result, strict=True):
                         if at >= 0:
                             regs[at] = part
@@ -473,6 +549,13 @@ class _Interpreter:
         return [
             None if source is None else convert(value(source)) for source, convert in self.results
         ]
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    COPY: _copied_result,
+    OWNED: _plain_result,
+    PLAIN: _plain_result,
+}
 
 
 def _check_finite(value: Any, node: Node) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..graph import (
 )
 from ..ops.state_ops import Variable
 from . import passes
+from .context import RunContext, SubgraphRun
 from .plan import Plan
 from .store import VariableStore
 
@@ -93,9 +93,10 @@ class Session:
         self.check_numerics = check_numerics
         self.optimize = passes.enabled_by_default() if optimize is None else bool(optimize)
         self.store = VariableStore()
+        self.context = RunContext(self.store, self._compile_subgraph)
         self._plans: dict[tuple, Plan] = {}
         self._runners: dict[Any, Callable[[Any], Any]] = {}
-        self._lock = threading.RLock()
+        self._lock = self.store.lock
         self._closed = False
         self._context_graph: Any = None
 
@@ -138,17 +139,12 @@ class Session:
         """Evaluate ``fetches`` (a node or any nesting of lists/tuples/dicts of nodes).
 
         ``feed_dict`` maps placeholders (or any node, or names) to values. The result has the
-        structure of ``fetches``: NumPy arrays or scalars, ``None`` for update ops.
+        structure of ``fetches``: NumPy arrays or scalars, ``None`` for update ops. A run that
+        raises leaves the session's state as it was (``docs/runs.md``).
         """
-        if self._closed:
-            self._check_open()
-        kind = type(fetches)
         try:
-            key = (kind, *map(id, fetches)) if kind is list or kind is tuple else id(fetches)
-            if feed_dict:
-                key = (key, *map(id, feed_dict))
-            runner = self._runners.get(key)
-        except TypeError:  # not iterable: the full path reports it
+            runner = self._runners.get(_runner_key(fetches, feed_dict))
+        except TypeError:  # not iterable or not hashable: the full path reports it
             runner = None
         if runner is None:
             return self._run_first(fetches, feed_dict)
@@ -169,16 +165,10 @@ class Session:
 
     def _runner(self, plan: Plan, spec: _Fetches, fetches: Any) -> Callable[[Any], Any]:
         """A function of the feed dict that runs ``plan`` and shapes its results as fetched."""
-        lock, initialize, check_open = self._lock, self._initialize_plan, self._check_open
-        shape = _shaper(spec, fetches)
+        run, shape = self._run, _shaper(spec, fetches)
 
         def run_plan(feed_dict: Any) -> Any:
-            with lock:
-                check_open()
-                if not plan.ready:
-                    initialize(plan)
-                outputs = plan(feed_dict.values() if feed_dict else ())
-            return shape(outputs)
+            return shape(run(plan, feed_dict.values() if feed_dict else ()))
 
         return run_plan
 
@@ -192,31 +182,38 @@ class Session:
         feed_nodes = [self._feed_key(k) for k in (feed_list or [])]
         plan = self._plan(spec.nodes, feed_nodes)
         count = len(feed_nodes)
-        run_plan = self._run_plan
-        shape = _shaper(spec, fetches)
+        run, shape = self._run, _shaper(spec, fetches)
 
         def run_callable(*values: Any) -> Any:
             if len(values) != count:
                 raise InvalidArgumentError(f"expected {count} feed values, got {len(values)}")
-            if self._closed:
-                self._check_open()
-            return shape(run_plan(plan, values))
+            return shape(run(plan, values))
 
         return run_callable
 
-    def _execute(self, fetches: list[Node], feeds: list[Node], values: list[Any]) -> list[Any]:
-        return self._run_plan(self._plan(fetches, feeds), values)
-
-    def _run_plan(self, plan: Plan, feed_values: Any) -> list[Any]:
+    def _run(self, plan: Plan, feed_values: Any) -> list[Any]:
+        """The one way a plan runs: under the lock, in an open session, with its variables
+        initialised; if anything raises, the session's state is left as it was."""
         with self._lock:
-            self._check_open()
-            if not plan.ready:
-                self._initialize_plan(plan)
-            return plan(feed_values)
+            if self._closed:
+                self._check_open()
+            if plan.ready:
+                return plan(feed_values)
+            return self._run_initializing(plan, feed_values)
 
-    def _initialize_plan(self, plan: Plan) -> None:
-        self._initialize(plan.variables)
-        plan.ready = True
+    def _run_initializing(self, plan: Plan, feed_values: Any) -> list[Any]:
+        """Initialise the plan's variables and run it; a failure forgets those values again."""
+        store = self.store
+        journal = store.begin()
+        try:
+            self._initialize(plan.variables)
+            outputs = plan(feed_values)
+        except BaseException:
+            store.rollback(journal)
+            raise
+        store.commit(journal)
+        plan.ready = not store.journaling  # a nested run may still be undone with its caller
+        return outputs
 
     def _plan(self, fetches: list[Node], feeds: list[Node]) -> Plan:
         key = (tuple(map(id, fetches)), tuple(map(id, feeds)))
@@ -228,7 +225,7 @@ class Session:
                     for node in fetches:
                         self._check_graph(node)
                     plan = Plan(
-                        self.store,
+                        self.context,
                         fetches,
                         feeds,
                         check_numerics=self.check_numerics,
@@ -236,6 +233,16 @@ class Session:
                     )
                     self._plans[key] = plan
         return plan
+
+    def _compile_subgraph(self, fetches: Sequence[Node], feeds: Sequence[Node]) -> SubgraphRun:
+        """A function of the feed values running ``fetches`` in this session (for ``bind``)."""
+        plan = self._plan(list(fetches), list(feeds))
+        run = self._run
+
+        def run_subgraph(*values: Any) -> list[Any]:
+            return run(plan, values)
+
+        return run_subgraph
 
     def _feed_key(self, key: Any) -> Node:
         if isinstance(key, str):
@@ -259,11 +266,14 @@ class Session:
 
     # -- variables -----------------------------------------------------------------------------
     def _initialize(self, variables: Sequence[Variable]) -> None:
-        """Give each variable not yet set in this session its initial value."""
+        """Give each variable not yet set in this session its initial value (journaled, so that
+        a run that fails leaves it uninitialised)."""
+        store = self.store
         for var in variables:
-            if var not in self.store:
-                value = self._execute([var.initial_value], [], [])[0]
-                self.store.set(var, var.new_value(value))
+            if var not in store:
+                value = self._run(self._plan([var.initial_value], []), ())[0]
+                store.keep((var,))
+                store.set(var, var.new_value(value))
 
     def set_variable(self, var: Variable, value: Any) -> None:
         with self._lock:
@@ -276,7 +286,7 @@ class Session:
 
 
 def _runner_key(fetches: Any, feed_dict: Any) -> Any:
-    """Identifies a call by the identity of its fetched nodes and fed keys (as ``run`` does).
+    """Identifies a call by the identity of its fetched nodes and fed keys.
 
     Runners are kept only for calls whose fetches are nodes (or flat lists/tuples of them) and
     whose feed keys are nodes: the plan holds those nodes, so their ids cannot be reused.

@@ -5,9 +5,9 @@ computed before any variable changes, then each variable is updated in place by 
 ``ApplyUpdate`` op (its kernel changes the variable and its slots), and a subclass may add
 updates that run after all of them. Slots are non-trainable variables named as TF1 names them
 (``W/Adam``, ``W/Momentum``...), created outside any name scope and filled by ``SlotFill``, so
-a ``Saver`` saves and restores them with the model. When several variables are updated, each
-gradient passes a ``GradientGuard``, which copies it if it is another updated variable's memory.
-The concrete optimizers are in ``optimizers.py``.
+a ``Saver`` saves and restores them with the model. A gradient that is another updated
+variable's own memory (``d(u*v)/du`` is ``v``) is copied by the plan before the first update
+of the step changes anything. The concrete optimizers are in ``optimizers.py``.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import numpy as np
 
 from ..autodiff import gradients
 from ..dtypes import DType
-from ..errors import DTypeError, InvalidArgumentError, ShapeError
+from ..errors import DTypeError, FailedPreconditionError, InvalidArgumentError, ShapeError
 from ..graph import Graph, Node
 from ..ops.array_ops import zeros_like
 from ..ops.base import Operation, convert_to_tensor, default_dtype_for
 from ..ops.math_ops import cast
-from ..ops.registry import NotDifferentiable, RegisterGradient
+from ..ops.registry import NotDifferentiable
 from ..ops.shapes import Shape, fmt
-from ..ops.state_ops import Variable, assign_add, group, trainable_variables
+from ..ops.state_ops import Variable, assign_add, check_fits, group, trainable_variables
 
-__all__ = ["Optimizer", "ApplyUpdate", "SlotFill", "GradientGuard", "outside_scopes"]
+__all__ = ["Optimizer", "ApplyUpdate", "SlotFill", "outside_scopes"]
 
 
 # -- ops used by the optimizers --------------------------------------------------------------------
@@ -37,29 +37,50 @@ class ApplyUpdate(Operation):
     """An update op: ``apply(state arrays..., input values...)`` changes ``refs`` in place.
 
     ``refs`` are the variable and its slots; ``inputs`` are the gradient and hyper-parameters.
-    Fetching it gives ``None``.
+    Fetching it gives ``None``. Each optimizer's update is a subclass named as TF1 names the
+    op (``ApplyAdam``...), so that its type is registered and has no gradient.
     """
 
     is_update = True
     pure = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        NotDifferentiable(cls.op_type)
 
     def __init__(
         self,
         refs: Sequence[Variable],
         inputs: Sequence[Any],
         apply: Callable[..., None],
-        op_type: str,
         name: str | None = None,
     ):
         self.refs = tuple(refs)
         self.apply = apply
-        self.op_type = op_type
-        NotDifferentiable(op_type)
         graph = refs[0].graph
         super().__init__([convert_to_tensor(x, graph=graph) for x in inputs], name=name)
 
-    def bind(self, store: Any) -> Callable[..., None]:
-        readers, apply = [store.reader(r) for r in self.refs], self.apply
+    def writes(self) -> tuple[Variable, ...]:
+        return self.refs
+
+    def write_check(self, context: Any) -> Callable[..., None]:
+        """Every input (gradient, hyper-parameters) must broadcast into the variable's shape
+        and cast to its dtype, and the variable must hold a value."""
+        store, var = context.store, self.refs[0]
+
+        def check_inputs(*values: Any) -> None:
+            target = store.get(var)
+            if target is None:
+                raise FailedPreconditionError(
+                    f"variable '{var.name}' is not initialised in this session", self
+                )
+            for value in values:
+                check_fits(self, target, value)
+
+        return check_inputs
+
+    def bind(self, context: Any) -> Callable[..., None]:
+        readers, apply = [context.store.reader(r) for r in self.refs], self.apply
 
         def run_update(*values: Any) -> None:
             apply(*[read() for read in readers], *values)
@@ -94,48 +115,6 @@ class SlotFill(Operation):
 
 
 NotDifferentiable("SlotFill")
-
-
-class GradientGuard(Operation):
-    """A gradient, copied when its value is the memory of a variable that this step updates.
-
-    Updates change variables in place, one after the other. A gradient that is a variable's
-    own array (``d(u*v)/du`` is ``v`` once the plan drops the multiplication by one) would
-    otherwise be changed by that variable's update before another update reads it.
-    """
-
-    op_type = "GradientGuard"
-    pure = False
-
-    def __init__(self, grad: Node, updated: Sequence[Variable], name: str | None = None):
-        self.updated = tuple(updated)
-        super().__init__([grad], name=name)
-
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
-        return x.shape, x.dtype
-
-    def compute(self, x: Any) -> Any:
-        return x
-
-    def bind(self, store: Any) -> Callable[[Any], Any]:
-        updated = self.updated
-
-        def guard(value: Any) -> Any:
-            if isinstance(value, np.ndarray) and value.flags.writeable:
-                root = value
-                while isinstance(root.base, np.ndarray):
-                    root = root.base
-                for var in updated:
-                    if store.get(var) is root:
-                        return value.copy()
-            return value
-
-        return guard
-
-
-@RegisterGradient("GradientGuard")
-def _guard_grad(op: Node, grad: Node) -> Node:
-    return grad
 
 
 # -- the base class ----------------------------------------------------------------------------
@@ -223,7 +202,7 @@ class Optimizer:
             with outside_scopes(graph):
                 self._create_slots([v for _, v in pairs])
             with graph.name_scope(name or self._name):
-                grads = _guard_aliasing(pairs)
+                grads = [g for g, _ in pairs]
                 with graph.control_dependencies([*computed_first, *grads]):
                     updates = [self._update(g, v) for g, (_, v) in zip(grads, pairs, strict=True)]
                 finish = self._finish(updates, "update")
@@ -366,14 +345,6 @@ def _check_gradient_shape(grad: Node, var: Variable) -> None:
             f"{fmt(var.shape)}",
             grad,
         )
-
-
-def _guard_aliasing(pairs: list[tuple[Node, Variable]]) -> list[Node]:
-    """The gradients, each guarded against sharing memory with another updated variable."""
-    if len(pairs) == 1:  # every kernel reads the gradient before it writes the variable
-        return [pairs[0][0]]
-    updated = [v for _, v in pairs]
-    return [GradientGuard(g, updated, name="guard") for g, _ in pairs]
 
 
 @contextlib.contextmanager

@@ -59,7 +59,7 @@ class ApplyGradientDescent(ApplyUpdate):
     variable's size."""
 
     def __init__(self, var: Variable, grad: Any, lr: Any):
-        super().__init__([var], [grad, lr], gradient_descent_kernel, "ApplyGradientDescent")
+        super().__init__([var], [grad, lr], gradient_descent_kernel)
 
     def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
         grad, lr = args
@@ -69,6 +69,26 @@ class ApplyGradientDescent(ApplyUpdate):
         if grad.sym != tuple(var.shape) or lr.sym != () or lr.dtype != grad.dtype:
             return None
         return InplaceKernel((0,), _descent_consuming_gradient(store.reader(var)))
+
+
+class ApplyMomentum(ApplyUpdate):
+    """Momentum's update of a variable and its accumulator (Nesterov's too)."""
+
+
+class ApplyAdam(ApplyUpdate):
+    """Adam's update of a variable and its two moment slots."""
+
+
+class ApplyRMSProp(ApplyUpdate):
+    """RMSProp's update of a variable, its mean square and its momentum."""
+
+
+class ApplyCenteredRMSProp(ApplyUpdate):
+    """Centered RMSProp's update, which also keeps the mean gradient."""
+
+
+class ApplyAdagrad(ApplyUpdate):
+    """Adagrad's update of a variable and its accumulator."""
 
 
 def _descent_consuming_gradient(read: Callable[[], np.ndarray]) -> Callable[[Any, Any], None]:
@@ -198,7 +218,7 @@ class MomentumOptimizer(Optimizer):
         momentum = self._hyper("momentum", self._momentum, dtype)
         accum = self.get_slot(var, "momentum")
         kernel = _nesterov_momentum if self._use_nesterov else _momentum
-        return ApplyUpdate([var, accum], [grad, lr, momentum], kernel, "ApplyMomentum")
+        return ApplyMomentum([var, accum], [grad, lr, momentum], kernel)
 
 
 class AdamOptimizer(Optimizer):
@@ -250,19 +270,22 @@ class AdamOptimizer(Optimizer):
             cast(beta2_power, dtype),
         ]
         refs = [var, self.get_slot(var, "m"), self.get_slot(var, "v")]
-        return ApplyUpdate(refs, inputs, _adam, "ApplyAdam")
+        return ApplyAdam(refs, inputs, _adam)
 
     def _finish(self, update_ops: list[Node], name: str) -> Node:
         graph = update_ops[0].graph
         beta1_power, beta2_power = self._beta_powers(graph)
+        # the products read powers that no update changes: computed with the gradients, they
+        # leave nothing that can fail once the run starts writing
+        products = [
+            (power, power * self._hyper(f"{beta}_power_factor", factor, power.dtype))
+            for power, beta, factor in (
+                (beta1_power, "beta1", self._beta1),
+                (beta2_power, "beta2", self._beta2),
+            )
+        ]
         with graph.control_dependencies(update_ops):
-            powers = [
-                assign(power, power * self._hyper(f"{beta}_power_factor", factor, power.dtype))
-                for power, beta, factor in (
-                    (beta1_power, "beta1", self._beta1),
-                    (beta2_power, "beta2", self._beta2),
-                )
-            ]
+            powers = [assign(power, product) for power, product in products]
         return group(*update_ops, *powers, name=name)
 
 
@@ -320,8 +343,8 @@ class RMSPropOptimizer(Optimizer):
         rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
         if self._centered:
             refs = [var, self.get_slot(var, "mg"), rms, mom]
-            return ApplyUpdate(refs, inputs, _centered_rms_prop, "ApplyCenteredRMSProp")
-        return ApplyUpdate([var, rms, mom], inputs, _rms_prop, "ApplyRMSProp")
+            return ApplyCenteredRMSProp(refs, inputs, _centered_rms_prop)
+        return ApplyRMSProp([var, rms, mom], inputs, _rms_prop)
 
 
 class AdagradOptimizer(Optimizer):
@@ -349,7 +372,7 @@ class AdagradOptimizer(Optimizer):
     def _apply_dense(self, grad: Node, var: Variable) -> Node:
         lr = self._hyper("learning_rate", self._learning_rate, _var_dtype(var))
         accum = self.get_slot(var, "accumulator")
-        return ApplyUpdate([var, accum], [grad, lr], _adagrad, "ApplyAdagrad")
+        return ApplyAdagrad([var, accum], [grad, lr], _adagrad)
 
 
 # -- global step and learning-rate schedules -------------------------------------------------------

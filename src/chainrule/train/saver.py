@@ -6,7 +6,8 @@
   leaves the previous checkpoint intact. The small ``checkpoint`` index file (TF1's format:
   ``model_checkpoint_path: "..."`` lines) is replaced the same way.
 - Validated: ``restore`` checks every name, shape and dtype before assigning anything and
-  reports every mismatch at once; a truncated or corrupt file is a clear error.
+  reports every mismatch at once; a truncated or corrupt file is a clear error. The values are
+  loaded through the session's store all at once: a load that fails midway loads nothing.
 """
 
 from __future__ import annotations
@@ -156,9 +157,7 @@ class Saver:
         arrays, available = _load_checkpoint(path, list(self._variables))
         _check_compatible(path, self._variables, arrays, available)
         new_values = {var: var.new_value(arrays[name]) for name, var in self._variables.items()}
-        with sess._lock:
-            for var, value in new_values.items():
-                sess.store.load(var, value)
+        sess.store.load_all(new_values)
 
     def _check_session(self, sess: Any) -> None:
         if not hasattr(sess, "store") or not hasattr(sess, "graph"):

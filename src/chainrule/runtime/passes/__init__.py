@@ -22,8 +22,7 @@ and ``fused_kernels``, ``specialize``, ``inplace_kernel``), so a user's op takes
   step allocates fewer arrays (arrays known to be tiny are left alone).
 
 Random ops, variable reads and updates (``pure = False``), fed nodes and nodes with control
-inputs are never merged, folded or dropped (an optimizer's gradient guard is dropped only
-where the gradient cannot be a variable's memory). ``Session(optimize=False)`` or the
+inputs are never merged, folded or dropped. ``Session(optimize=False)`` or the
 environment variable ``CHAINRULE_REWRITES=0`` turns every rewrite off.
 """
 

@@ -5,7 +5,7 @@ whether it is pure (only pure ops are folded, merged or dropped), whether its ou
 fresh array only the plan holds (``alias_inputs == ()``, ``owned``: a later op may write into
 it), and whether it may share memory with feeds, constants or variables (``external``,
 ``state``: fetched values are then copied, and no pass lets such a value stand in for a copy
-that an update would change). ``builtin`` is read only by the optimizer's gradient guard rule.
+that an update would change).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from .terms import CALL, CONST, FEED, Term, aliased_inputs, is_array
 
 
 def lower(
-    order: Sequence[Node], feeds: Sequence[Node], store: Any, symbolic: bool
+    order: Sequence[Node], feeds: Sequence[Node], context: Any, symbolic: bool
 ) -> tuple[list[Term], dict[int, Term]]:
     """One term per node of the plan, in order, and the terms by ``id`` of their node.
 
-    Kernels are bound to ``store`` here, once per plan; ``symbolic`` works out shapes with
+    Kernels are bound to the run ``context`` (the session's store) here, once per plan; ``symbolic`` works out shapes with
     unknown sizes as symbols (what the rewrites decide on).
     """
     feed_index = {id(node): i for i, node in enumerate(feeds)}
@@ -43,7 +43,7 @@ def lower(
             term.external = True
             term.numeric = isinstance(node.value, np.ndarray | np.generic)
         else:
-            term = _call_term(node, tuple([term_of[id(i)] for i in node.inputs]), store)
+            term = _call_term(node, tuple([term_of[id(i)] for i in node.inputs]), context)
         if symbolic:
             term.sym = symbolic_shape(term)
         term.owned = term.owned and is_array(term)
@@ -52,11 +52,10 @@ def lower(
     return terms, term_of
 
 
-def _call_term(node: Node, args: tuple[Term, ...], store: Any) -> Term:
+def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:
     stateful = hasattr(node, "bind")
-    fn = node.bind(store) if stateful else node.kernel()
+    fn = node.bind(context) if stateful else node.kernel()
     term = Term(node, CALL, args, fn)
-    term.builtin = type(node).__module__.startswith("chainrule.")
     term.pure = node.pure and not stateful and not node.is_update and not node.control_inputs
     term.numeric = node.numeric and not node.is_update
     fresh = node.alias_inputs == ()

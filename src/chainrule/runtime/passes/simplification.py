@@ -5,8 +5,7 @@ One pass over the plan order, so that each term sees its inputs already simplifi
 - a pure op whose inputs are all constants is evaluated once, at compile time;
 - an op that declares it passes an input on here (``Node.passthrough``: ``x*1``, ``x+0``,
   identities, reshapes and broadcasts to the shape the value already has, reductions that
-  reduce nothing...) is dropped, and so is an optimizer's gradient guard where the gradient
-  cannot be a variable's memory;
+  reduce nothing...) is dropped;
 - terms with the same op, attributes and (merged) inputs are merged, and small constants by
   value. Values read from variables merge only between the same two state changes.
 
@@ -43,11 +42,6 @@ def simplify(terms: list[Term], stats: Stats, fold: bool = True) -> None:
         if term.kind == CALL:
             term.args = tuple(a.resolved() for a in term.args)
             if not term.pure:
-                source = _guard_source(term)
-                if source is not None:
-                    term.same = source
-                    stats.dropped += 1
-                    continue
                 if term.node.changes_state:
                     epoch += 1
                 after_state[id(term)] = epoch
@@ -119,16 +113,6 @@ def _noop_source(term: Term) -> Term | None:
     """The input whose value ``term`` merely passes on, if its op says it is a no-op here."""
     position = term.node.passthrough(term.args, term)
     return None if position is None else term.args[position]
-
-
-def _guard_source(term: Term) -> Term | None:
-    """An optimizer's guard copies a gradient only if it is a variable's memory: when the
-    gradient cannot share memory with any variable, the guard passes it on unchanged."""
-    if term.builtin and term.op_type == "GradientGuard" and len(term.args) == 1:
-        grad = term.args[0]
-        if not grad.state and not term.node.control_inputs:
-            return grad
-    return None
 
 
 # -- merging --------------------------------------------------------------------------------------

@@ -49,7 +49,6 @@ class Term:
         "sym",
         "dtype",
         "pure",
-        "builtin",
         "owned",
         "external",
         "state",
@@ -70,7 +69,6 @@ class Term:
         self.sym: SymShape = None
         self.dtype: np.dtype | None = None if node.dtype is None else node.dtype.np
         self.pure = False
-        self.builtin = False
         self.owned = False
         self.external = False
         self.state = False
@@ -78,11 +76,6 @@ class Term:
         self.same: Term | None = None
         self.inplace = -1
         self.pos = -1
-
-    @property
-    def op_type(self) -> str:
-        """The op's type name: read only by the optimizer's gradient guard rule."""
-        return self.node.op_type
 
     @property
     def is_constant(self) -> bool:

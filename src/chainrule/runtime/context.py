@@ -1,0 +1,38 @@
+"""The run context: what an op's ``bind`` receives, so that kernels never import the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..graph import Node
+from .store import VariableStore
+
+__all__ = ["RunContext", "SubgraphRun"]
+
+#: a compiled sub-graph: called with the feed values, returns the fetched values in order
+SubgraphRun = Callable[..., list[Any]]
+
+
+class RunContext:
+    """A session as its kernels see it: its ``store``, and ``compile`` for sub-graphs.
+
+    ``compile(fetches, feeds)`` returns a function of the feed values that runs the sub-graph
+    in the same session (same variables and generators, same rewrites, one plan kept per
+    sub-graph) and returns the fetched values: a conditional or a loop binds its branches or
+    body with it once, then calls them from its kernel as often as it needs.
+    """
+
+    __slots__ = ("store", "_compile")
+
+    def __init__(
+        self,
+        store: VariableStore,
+        compile: Callable[[Sequence[Node], Sequence[Node]], SubgraphRun],
+    ):
+        self.store = store
+        self._compile = compile
+
+    def compile(self, fetches: Sequence[Node], feeds: Sequence[Node]) -> SubgraphRun:
+        """A function of ``feeds``' values returning ``fetches``' values, run in this session."""
+        return self._compile(fetches, feeds)
