@@ -13,7 +13,15 @@ from .optimizers import (
     get_global_step,
     get_or_create_global_step,
 )
-from .saver import CheckpointState, Saver, get_checkpoint_state, latest_checkpoint
+from .saver import (
+    CheckpointState,
+    Saver,
+    checkpoint_exists,
+    get_checkpoint_state,
+    latest_checkpoint,
+    list_variables,
+    load_variable,
+)
 
 __all__ = [
     "Optimizer",
@@ -30,6 +38,9 @@ __all__ = [
     "latest_checkpoint",
     "get_checkpoint_state",
     "CheckpointState",
+    "checkpoint_exists",
+    "list_variables",
+    "load_variable",
     "clip_by_global_norm",
     "clip_by_norm",
     "global_norm",
