@@ -12,6 +12,10 @@
 - Validated: ``restore`` checks every name, shape and dtype before assigning anything and
   reports every mismatch at once; a truncated or corrupt file is a clear error. The values are
   loaded through the session's store all at once: a load that fails midway loads nothing.
+
+Unlike TF1, the index names checkpoints in its own directory relative to it (TF1 writes the
+paths as given), so a run's folder can be moved; and restoring a checkpoint that does not
+exist raises ``NotFoundError`` (TF1: ``ValueError``).
 """
 
 from __future__ import annotations
