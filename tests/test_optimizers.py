@@ -334,6 +334,66 @@ def test_exponential_decay_learning_rate():
             sess.run(train_op)
 
 
+SCHEDULES = {
+    "exponential_decay": lambda step: train.exponential_decay(0.1, step, 10, 0.5),
+    "natural_exp_decay": lambda step: train.natural_exp_decay(0.1, step, 10, 0.5),
+    "inverse_time_decay": lambda step: train.inverse_time_decay(0.1, step, 10, 0.5),
+    "polynomial_decay": lambda step: train.polynomial_decay(0.1, step, 10, cycle=True),
+    "cosine_decay": lambda step: train.cosine_decay(0.1, step, 10, alpha=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_schedules_follow_the_global_step_in_the_learning_rates_dtype(name):
+    step = train.get_or_create_global_step()
+    lr = SCHEDULES[name](step)
+    assert lr.dtype == cr.float32
+    with cr.Session() as sess:
+        first = sess.run(lr)
+        sess.run(cr.assign(step, 5))
+        assert first == pytest.approx(0.1) and sess.run(lr) < first
+    with pytest.raises(InvalidArgumentError, match="needs a global_step"):
+        SCHEDULES[name](None)
+
+
+def test_schedule_formulas_at_a_step():
+    with cr.Session() as sess:
+
+        def value(node):
+            return float(sess.run(node))
+
+        assert value(train.natural_exp_decay(0.1, 15, 10, 0.5)) == pytest.approx(
+            0.1 * np.exp(-0.5 * 1.5), rel=1e-6
+        )
+        assert value(train.inverse_time_decay(0.1, 15, 10, 0.5, staircase=True)) == (
+            pytest.approx(0.1 / 1.5, rel=1e-6)
+        )
+        assert value(train.polynomial_decay(0.1, 15, 10, 0.01, power=2.0)) == pytest.approx(0.01)
+        assert value(train.polynomial_decay(0.1, 15, 10, 0.0, cycle=True)) == pytest.approx(
+            0.1 * 0.25, rel=1e-6
+        )
+        assert value(train.cosine_decay(0.1, 5, 10)) == pytest.approx(0.05, rel=1e-6)
+
+
+def test_piecewise_constant_turns_after_each_boundary():
+    step = cr.placeholder(cr.int64, shape=[])
+    lr = train.piecewise_constant(step, [10, 20], [1.0, 0.5, 0.1])
+    assert lr.dtype == cr.float32
+    with cr.Session() as sess:
+        got = [float(sess.run(lr, {step: s})) for s in (0, 10, 11, 20, 21)]
+    assert got == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.1])
+
+
+def test_piecewise_constant_checks_its_arguments_as_tf1():
+    step = cr.placeholder(cr.int64, shape=[])
+    with pytest.raises(InvalidArgumentError, match="one boundary less than values"):
+        train.piecewise_constant(step, [10, 20], [1.0, 0.5])
+    with pytest.raises(InvalidArgumentError, match="boundaries must have the dtype of x"):
+        train.piecewise_constant(step, [10.5], [1.0, 0.5])
+    with pytest.raises(InvalidArgumentError, match="values must all have one dtype"):
+        train.piecewise_constant(step, [10], [1, 0.5])
+
+
 def test_updates_happen_in_place():
     w, b, loss = build_problem()
     train_op = train.AdamOptimizer(0.1).minimize(loss)

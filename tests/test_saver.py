@@ -52,7 +52,9 @@ def test_save_and_restore_into_a_fresh_session(tmp_path):
     sess = trained_session(train_op)
     saver = train.Saver()
     path = saver.save(sess, str(tmp_path / "model.ckpt"), global_step=step)
-    assert path == str(tmp_path / "model.ckpt-3.npz")
+    assert path == str(tmp_path / "model.ckpt-3")  # the prefix, as TF1 returns
+    assert int(path.split("-")[-1]) == 3
+    assert os.path.isfile(path + ".npz")
     saved = all_values(sess)
     assert {"W/Adam", "W/Adam_1", "b/Adam", "beta1_power", "global_step"} <= saved.keys()
 
@@ -83,8 +85,8 @@ def test_files_are_plain_npz_without_pickle(tmp_path):
     w, b, step, train_op = build_model()
     sess = trained_session(train_op)
     path = train.Saver().save(sess, str(tmp_path / "model.npz"))
-    assert path == str(tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as data:
+    assert path == str(tmp_path / "model")
+    with np.load(path + ".npz", allow_pickle=False) as data:
         assert set(data.files) == {v.name for v in cr.global_variables()}
         np.testing.assert_array_equal(data["W"], sess.run(w))
         assert data["b"].dtype == np.float32
@@ -116,7 +118,7 @@ def test_max_to_keep_and_latest_checkpoint(tmp_path):
     for _ in range(4):
         sess.run(train_op)
         paths.append(saver.save(sess, prefix, global_step=step))
-    assert paths == [f"{prefix}-{i}.npz" for i in range(1, 5)]
+    assert paths == [f"{prefix}-{i}" for i in range(1, 5)]
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model-3.npz", "model-4.npz"]
     assert saver.last_checkpoints == paths[2:]
     assert train.latest_checkpoint(str(tmp_path)) == paths[3]
@@ -124,7 +126,8 @@ def test_max_to_keep_and_latest_checkpoint(tmp_path):
     assert state.model_checkpoint_path == paths[3]
     assert state.all_model_checkpoint_paths == paths[2:]
     index = (tmp_path / "checkpoint").read_text()
-    assert 'model_checkpoint_path: "model-4.npz"' in index
+    assert 'model_checkpoint_path: "model-4"' in index
+    assert 'all_model_checkpoint_paths: "model-3"' in index
 
     fresh = cr.Session()
     train.Saver().restore(fresh, train.latest_checkpoint(str(tmp_path)))
@@ -138,7 +141,7 @@ def test_max_to_keep_none_keeps_every_file(tmp_path):
     for i in range(3):
         saver.save(sess, str(tmp_path / "m"), global_step=i)
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "m-0.npz", "m-1.npz", "m-2.npz"]
-    assert train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "m-2.npz")
+    assert train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "m-2")
 
 
 def _error_leaves_session_unchanged(sess, saver, path, error, *fragments):
@@ -156,9 +159,10 @@ def test_truncated_file_is_a_clear_error_and_changes_nothing(tmp_path):
     sess = trained_session(train_op)
     saver = train.Saver()
     path = saver.save(sess, str(tmp_path / "model"))
-    data = Path(path).read_bytes()
+    file = Path(path + ".npz")
+    data = file.read_bytes()
     for size in (len(data) // 2, len(data) - 30, 10, 0):
-        Path(path).write_bytes(data[:size])
+        file.write_bytes(data[:size])
         _error_leaves_session_unchanged(
             sess, saver, path, InvalidArgumentError, "not a valid checkpoint"
         )
@@ -169,11 +173,12 @@ def test_corrupted_bytes_and_foreign_files_are_clear_errors(tmp_path):
     sess = trained_session(train_op)
     saver = train.Saver()
     path = saver.save(sess, str(tmp_path / "model"))
-    data = bytearray(Path(path).read_bytes())
-    with zipfile.ZipFile(path) as archive:
+    file = Path(path + ".npz")
+    data = bytearray(file.read_bytes())
+    with zipfile.ZipFile(file) as archive:
         info = archive.getinfo("W.npy")
     data[info.header_offset + 30 + len("W.npy") + 140] ^= 0xFF  # a byte of W's data
-    Path(path).write_bytes(bytes(data))
+    file.write_bytes(bytes(data))
     _error_leaves_session_unchanged(sess, saver, path, InvalidArgumentError, "CRC")
 
     np.save(tmp_path / "single.npy", np.ones(3))
@@ -192,7 +197,7 @@ def test_altered_arrays_report_every_mismatch_and_change_nothing(tmp_path):
     w, b, step, train_op = build_model()
     sess = trained_session(train_op)
     saver = train.Saver()
-    path = saver.save(sess, str(tmp_path / "model"))
+    path = saver.save(sess, str(tmp_path / "model")) + ".npz"  # the file works as the prefix
     with np.load(path) as data:
         arrays = {name: data[name] for name in data.files}
     arrays["W"] = np.zeros((2, 3))  # wrong shape
@@ -319,8 +324,81 @@ def test_killing_a_save_midway_leaves_the_last_checkpoint_loadable(tmp_path):
     train.Saver().restore(sess, latest)
     i = sess.run(counter)
     assert i >= 1
-    assert latest.endswith(f"model-{i}.npz")
+    assert latest.endswith(f"model-{i}")
     values = sess.run(big)
     assert values.min() == values.max() == float(i)
     for kept in train.get_checkpoint_state(str(tmp_path)).all_model_checkpoint_paths:
-        assert os.path.exists(kept)
+        assert train.checkpoint_exists(kept)
+
+
+def test_checkpoints_are_named_by_prefix_as_in_tf1(tmp_path):
+    w, b, step, train_op = build_model()
+    sess = trained_session(train_op)
+    saver = train.Saver()
+    prefix = saver.save(sess, str(tmp_path / "model.ckpt"), global_step=15)
+    assert prefix == str(tmp_path / "model.ckpt-15")
+    assert train.checkpoint_exists(prefix)
+    assert train.checkpoint_exists(prefix + ".npz")
+    assert not train.checkpoint_exists(str(tmp_path / "model.ckpt-16"))
+    assert train.latest_checkpoint(str(tmp_path)) == prefix
+    state = train.get_checkpoint_state(str(tmp_path))
+    assert state.model_checkpoint_path == prefix
+    assert state.all_model_checkpoint_paths == [prefix]
+
+    fresh = cr.Session()
+    saver.restore(fresh, prefix)
+    saver.restore(fresh, prefix + ".npz")  # the file still works
+    assert_same_values(all_values(fresh), all_values(sess))
+
+
+def test_restoring_a_missing_prefix_lists_what_it_looked_for(tmp_path):
+    w, b, step, train_op = build_model()
+    sess = cr.Session()
+    missing = str(tmp_path / "model.ckpt-7")
+    with pytest.raises(NotFoundError) as info:
+        train.Saver().restore(sess, missing)
+    assert f"'{missing}.npz' or '{missing}'" in str(info.value)
+
+
+def test_list_variables_and_load_variable(tmp_path):
+    w, b, step, train_op = build_model()
+    sess = trained_session(train_op)
+    prefix = train.Saver().save(sess, str(tmp_path / "model"), global_step=step)
+    listed = train.list_variables(prefix)
+    assert listed == sorted(listed)
+    assert ("W", [3, 2]) in listed and ("global_step", []) in listed
+    assert train.list_variables(str(tmp_path)) == listed  # a directory: its latest checkpoint
+    np.testing.assert_array_equal(train.load_variable(str(tmp_path), "W"), sess.run(w))
+    assert train.load_variable(prefix, "b:0").dtype == np.float32  # a tensor's name works too
+    assert train.load_variable(prefix + ".npz", "global_step") == 3
+    with pytest.raises(NotFoundError, match="'W/Adm' is not in the checkpoint .* it has 'W/Adam'"):
+        train.load_variable(prefix, "W/Adm")
+    with pytest.raises(NotFoundError, match="no checkpoint"):
+        train.list_variables(str(tmp_path / "nothing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NotFoundError, match="directory"):
+        train.load_variable(str(tmp_path / "empty"), "W")
+
+
+def test_an_index_naming_npz_files_still_works(tmp_path):
+    """Directories written when the index held file names resume as before."""
+    w, b, step, train_op = build_model()
+    sess = trained_session(train_op)
+    saver = train.Saver(max_to_keep=2)
+    for i in (1, 2):
+        saver.save(sess, str(tmp_path / "model"), global_step=i)
+    (tmp_path / "checkpoint").write_text(
+        'model_checkpoint_path: "model-2.npz"\n'
+        'all_model_checkpoint_paths: "model-1.npz"\n'
+        'all_model_checkpoint_paths: "model-2.npz"\n'
+    )
+    state = train.get_checkpoint_state(str(tmp_path))
+    assert state.all_model_checkpoint_paths == [
+        str(tmp_path / "model-1"),
+        str(tmp_path / "model-2"),
+    ]
+    resumed = train.Saver(max_to_keep=2)
+    resumed.recover_last_checkpoints(state.all_model_checkpoint_paths)
+    resumed.save(sess, str(tmp_path / "model"), global_step=3)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model-2.npz", "model-3.npz"]
+    assert train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model-3")

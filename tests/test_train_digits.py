@@ -79,12 +79,12 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, full_run):
         process.wait(timeout=30)
     assert process.returncode != 0  # killed mid-run, not finished
     # a kill between writing a model file and the index leaves the previous one the latest
-    saved = int(Path(latest_checkpoint(out / "checkpoints")).stem.split("-")[1])
+    saved = int(latest_checkpoint(out / "checkpoints").split("-")[-1])
     assert 1 <= saved < 20
 
     resumed = train(out, "--epochs", "20", "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert re.search(rf"resumed from .*model-{saved}\.npz at epoch {saved}$", resumed.stdout, re.M)
+    assert re.search(rf"resumed from .*model-{saved} at epoch {saved}$", resumed.stdout, re.M)
     continued = epochs(resumed.stdout)
     assert sorted(continued) == list(range(saved + 1, 21))
     # same seed, same shuffles, restored weights and Adam slots: the uninterrupted numbers

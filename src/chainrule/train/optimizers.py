@@ -12,17 +12,20 @@ each variable's dtype, so float64 variables see float32-rounded rates, exactly a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import math
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..dtypes import DType, float32, int64
+from ..dtypes import DType, float32, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
 from ..graph import Graph, InplaceKernel, Node, PlanValue, get_default_graph
-from ..ops.base import convert_to_tensor
-from ..ops.math_ops import cast, floor, multiply
-from ..ops.math_ops import pow as power
+from ..ops.base import convert_to_tensor, default_dtype_for
+from ..ops.logic_ops import equal, greater, where
+from ..ops.math_ops import add, cast, ceil, cos, divide, exp, floor, minimum, multiply, negative
+from ..ops.math_ops import pow as raise_to_power
 from ..ops.state_ops import GLOBAL_VARIABLES, Variable, assign, group
 from .optimizer import ApplyUpdate, Optimizer, outside_scopes
 
@@ -425,17 +428,175 @@ def exponential_decay(
 ) -> Node:
     """``learning_rate * decay_rate ** (global_step / decay_steps)`` (the exponent floored
     with ``staircase``), as a node that follows ``global_step``."""
-    if global_step is None:
-        raise InvalidArgumentError("exponential_decay needs a global_step")
-    graph = global_step.graph if isinstance(global_step, Node) else get_default_graph()
-    with graph.as_default(), graph.name_scope(name or "ExponentialDecay"):
+    with _schedule_scope(global_step, "exponential_decay", name or "ExponentialDecay"):
         lr = _learning_rate_node(learning_rate)
-        step = cast(global_step, lr.dtype)
-        p = step / convert_to_tensor(decay_steps, dtype_hint=lr.dtype)
-        if staircase:
-            p = floor(p)
-        rate = convert_to_tensor(decay_rate, dtype_hint=lr.dtype)
-        return multiply(lr, power(rate, p), name="decayed_learning_rate")
+        p = _progress(global_step, decay_steps, lr.dtype, staircase)
+        return multiply(
+            lr, raise_to_power(_in_dtype(decay_rate, lr.dtype), p), name="decayed_learning_rate"
+        )
+
+
+def natural_exp_decay(
+    learning_rate: Any,
+    global_step: Any,
+    decay_steps: Any,
+    decay_rate: Any,
+    staircase: bool = False,
+    name: str | None = None,
+) -> Node:
+    """``learning_rate * exp(-decay_rate * global_step / decay_steps)``, TF1's way:
+    ``exp(-decay_rate)`` in ``decay_rate``'s own dtype, raised to the progress."""
+    with _schedule_scope(global_step, "natural_exp_decay", name or "ExponentialDecay"):
+        lr = _learning_rate_node(learning_rate)
+        rate = exp(negative(_tf1_tensor(decay_rate)))
+        p = _progress(global_step, decay_steps, lr.dtype, staircase)
+        return multiply(lr, raise_to_power(cast(rate, lr.dtype), p), name="decayed_learning_rate")
+
+
+def inverse_time_decay(
+    learning_rate: Any,
+    global_step: Any,
+    decay_steps: Any,
+    decay_rate: Any,
+    staircase: bool = False,
+    name: str | None = None,
+) -> Node:
+    """``learning_rate / (1 + decay_rate * global_step / decay_steps)`` (the progress floored
+    with ``staircase``)."""
+    with _schedule_scope(global_step, "inverse_time_decay", name or "InverseTimeDecay"):
+        lr = _learning_rate_node(learning_rate)
+        p = _progress(global_step, decay_steps, lr.dtype, staircase)
+        denominator = add(_in_dtype(1, lr.dtype), multiply(_in_dtype(decay_rate, lr.dtype), p))
+        return divide(lr, denominator, name="decayed_learning_rate")
+
+
+def polynomial_decay(
+    learning_rate: Any,
+    global_step: Any,
+    decay_steps: Any,
+    end_learning_rate: Any = 0.0001,
+    power: Any = 1.0,
+    cycle: bool = False,
+    name: str | None = None,
+) -> Node:
+    """From ``learning_rate`` to ``end_learning_rate`` along ``(1 - step / decay_steps) **
+    power``; then constant, or with ``cycle`` again over the next multiple of ``decay_steps``."""
+    with _schedule_scope(global_step, "polynomial_decay", name or "PolynomialDecay"):
+        lr = _learning_rate_node(learning_rate)
+        end = _in_dtype(end_learning_rate, lr.dtype)
+        step = _in_dtype(global_step, lr.dtype)
+        steps = _in_dtype(decay_steps, lr.dtype)
+        if cycle:
+            cycles = ceil(_over_steps(step, decay_steps, lr.dtype))
+            p = divide(step, multiply(steps, where(equal(step, 0.0), 1.0, cycles)))
+        else:
+            p = _over_steps(minimum(step, steps), decay_steps, lr.dtype)
+        decayed = multiply(lr - end, raise_to_power(1 - p, _in_dtype(power, lr.dtype)))
+        return add(decayed, end, name="decayed_learning_rate")
+
+
+def cosine_decay(
+    learning_rate: Any,
+    global_step: Any,
+    decay_steps: Any,
+    alpha: float = 0.0,
+    name: str | None = None,
+) -> Node:
+    """Half a cosine from ``learning_rate`` down to ``alpha * learning_rate`` over
+    ``decay_steps``, then constant."""
+    with _schedule_scope(global_step, "cosine_decay", name or "CosineDecay"):
+        lr = _learning_rate_node(learning_rate)
+        step = minimum(_in_dtype(global_step, lr.dtype), _in_dtype(decay_steps, lr.dtype))
+        fraction = _over_steps(step, decay_steps, lr.dtype)
+        cosine = 0.5 * (1.0 + cos(_in_dtype(math.pi, lr.dtype) * fraction))
+        return multiply(lr, (1 - alpha) * cosine + alpha, name="decayed_learning_rate")
+
+
+def piecewise_constant(
+    x: Any, boundaries: Sequence[Any], values: Sequence[Any], name: str | None = None
+) -> Node:
+    """``values[0]`` while ``x <= boundaries[0]``, ``values[i]`` while ``boundaries[i-1] < x
+    <= boundaries[i]``, ``values[-1]`` after the last boundary (boundaries ascending)."""
+    if len(boundaries) != len(values) - 1:
+        raise InvalidArgumentError(
+            "piecewise_constant needs one boundary less than values: got "
+            f"{len(boundaries)} boundaries and {len(values)} values"
+        )
+    graph = x.graph if isinstance(x, Node) else get_default_graph()
+    with graph.as_default(), graph.name_scope(name or "PiecewiseConstant"):
+        x = _tf1_tensor(x)
+        limits = [_boundary_like(x, b) for b in boundaries]
+        pieces = _same_dtype_values(values)
+        result = pieces[0]
+        for limit, value in zip(limits, pieces[1:], strict=True):
+            result = where(greater(x, limit), value, result)
+        return result
+
+
+def _boundary_like(x: Node, boundary: Any) -> Node:
+    """A boundary in ``x``'s dtype: only int32 is promoted (to int64), as in TF1, so that a
+    float boundary is never silently truncated to an integer step."""
+    limit = _tf1_tensor(boundary)
+    if limit.dtype == x.dtype:
+        return limit
+    if limit.dtype == int32 and x.dtype == int64:
+        return cast(limit, int64)
+    raise InvalidArgumentError(
+        f"boundaries must have the dtype of x ({_dtype_name(x)}), got {_dtype_name(limit)}"
+    )
+
+
+def _same_dtype_values(values: Sequence[Any]) -> list[Node]:
+    """``values`` as nodes, which must share one dtype (TF1 converts none of them)."""
+    pieces = [_tf1_tensor(v) for v in values]
+    for piece in pieces[1:]:
+        if piece.dtype != pieces[0].dtype:
+            raise InvalidArgumentError(
+                "values must all have one dtype, got "
+                f"{_dtype_name(pieces[0])} and {_dtype_name(piece)}"
+            )
+    return pieces
+
+
+def _dtype_name(node: Node) -> str:
+    return node.dtype.name if node.dtype is not None else "an unknown dtype"
+
+
+@contextlib.contextmanager
+def _schedule_scope(global_step: Any, schedule: str, scope: str) -> Iterator[None]:
+    """Build a schedule in ``global_step``'s graph under the name scope ``scope``."""
+    if global_step is None:
+        raise InvalidArgumentError(f"{schedule} needs a global_step")
+    graph = global_step.graph if isinstance(global_step, Node) else get_default_graph()
+    with graph.as_default(), graph.name_scope(scope):
+        yield
+
+
+def _progress(global_step: Any, decay_steps: Any, dtype: DType, staircase: bool) -> Node:
+    """``global_step / decay_steps`` in ``dtype``, floored with ``staircase``."""
+    p = _over_steps(_in_dtype(global_step, dtype), decay_steps, dtype)
+    return floor(p) if staircase else p
+
+
+def _over_steps(x: Node, decay_steps: Any, dtype: DType) -> Node:
+    """``x / decay_steps`` as TF1 computes it: its graph optimizer turns a division by a
+    constant into a product with the reciprocal, which rounds differently in float32
+    (``21 * (1/7)`` is above 3), so staircases and cycles turn at the same steps as in TF1."""
+    if isinstance(decay_steps, Node):
+        return divide(x, _in_dtype(decay_steps, dtype))
+    return multiply(x, divide(_in_dtype(1, dtype), _in_dtype(decay_steps, dtype)))
+
+
+def _in_dtype(value: Any, dtype: DType | None) -> Node:
+    """``value`` cast to ``dtype`` as TF1's ``cast`` does: a Python float is a float32 first."""
+    return cast(_tf1_tensor(value), dtype)
+
+
+def _tf1_tensor(value: Any) -> Node:
+    """``value`` as TF1's ``convert_to_tensor`` makes it: Python floats float32, ints int32
+    (NumPy scalars keep their dtype)."""
+    python_scalar = type(value) in (bool, int, float)
+    return convert_to_tensor(value, dtype_hint=default_dtype_for(value) if python_scalar else None)
 
 
 def _learning_rate_node(value: Any) -> Node:

@@ -1,5 +1,9 @@
 """Checkpoints: ``Saver`` writes variables to NPZ files and restores them, safely.
 
+- Named as in TF1: a checkpoint is known by its prefix (``model.ckpt-15``), which ``save``
+  returns and ``restore``, ``latest_checkpoint`` and the ``checkpoint`` index use; its one
+  file is the prefix plus ``.npz``. A path to that file is accepted wherever a prefix is.
+
 - No pickle: arrays are written and read with ``allow_pickle=False``.
 - Atomic: a checkpoint is written to a temporary file in the same directory, flushed and
   fsynced, then renamed over the final name (and the directory fsynced), so a crash mid-save
@@ -8,6 +12,10 @@
 - Validated: ``restore`` checks every name, shape and dtype before assigning anything and
   reports every mismatch at once; a truncated or corrupt file is a clear error. The values are
   loaded through the session's store all at once: a load that fails midway loads nothing.
+
+Unlike TF1, the index names checkpoints in its own directory relative to it (TF1 writes the
+paths as given), so a run's folder can be moved; and restoring a checkpoint that does not
+exist raises ``NotFoundError`` (TF1: ``ValueError``).
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ __all__ = [
     "latest_checkpoint",
     "get_checkpoint_state",
     "CheckpointState",
+    "checkpoint_exists",
+    "list_variables",
+    "load_variable",
     "read_checkpoint",
 ]
 
@@ -77,7 +88,7 @@ class Saver:
 
     def recover_last_checkpoints(self, checkpoint_paths: Sequence[str]) -> None:
         """Take over ``checkpoint_paths`` (those that exist) as if this saver had written them."""
-        self._last_checkpoints = [p for p in checkpoint_paths if _existing_file(p) is not None]
+        self._last_checkpoints = [_prefix(p) for p in checkpoint_paths if checkpoint_exists(p)]
 
     # -- saving ----------------------------------------------------------------------------------
     def save(
@@ -89,13 +100,15 @@ class Saver:
         write_state: bool = True,
         **tf1_options: Any,
     ) -> str:
-        """Write the variables' values in ``sess`` to ``save_path[-step].npz``; return that path.
+        """Write the variables' values in ``sess`` to ``save_path[-step].npz``; return the
+        checkpoint's prefix ``save_path[-step]``, as TF1 does.
 
         ``global_step`` (a number or a node, e.g. the global step variable) is appended to the
         name as TF1 does. The ``checkpoint`` index next to it names the latest checkpoint.
         """
         self._check_session(sess)
-        path = _checkpoint_file(save_path, self._step_suffix(sess, global_step))
+        prefix = _prefix(save_path) + self._step_suffix(sess, global_step)
+        path = _data_file(prefix)
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise NotFoundError(
@@ -105,10 +118,10 @@ class Saver:
         try:
             _write_atomically(path, lambda f: _write_npz(f, arrays))
             if write_state:
-                self._record(path, latest_filename or INDEX_FILENAME)
+                self._record(prefix, latest_filename or INDEX_FILENAME)
         except OSError as err:
             raise FailedPreconditionError(f"could not write checkpoint '{path}': {err}") from err
-        return path
+        return prefix
 
     def _step_suffix(self, sess: Any, global_step: Any) -> str:
         if global_step is None:
@@ -126,26 +139,26 @@ class Saver:
         values = sess.run([self._variables[n] for n in names]) if names else []
         return {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
 
-    def _record(self, path: str, index_name: str) -> None:
-        """Note ``path`` as the latest checkpoint, update the index, delete the oldest ones."""
-        if path in self._last_checkpoints:
-            self._last_checkpoints.remove(path)
-        self._last_checkpoints.append(path)
+    def _record(self, prefix: str, index_name: str) -> None:
+        """Note ``prefix`` as the latest checkpoint, update the index, delete the oldest ones."""
+        if prefix in self._last_checkpoints:
+            self._last_checkpoints.remove(prefix)
+        self._last_checkpoints.append(prefix)
         dropped: list[str] = []
         if not self._max_to_keep:
-            self._last_checkpoints = [path]
+            self._last_checkpoints = [prefix]
         elif len(self._last_checkpoints) > self._max_to_keep:
             dropped = self._last_checkpoints[: -self._max_to_keep]
             self._last_checkpoints = self._last_checkpoints[-self._max_to_keep :]
-        directory = os.path.dirname(os.path.abspath(path))
-        _write_index(directory, index_name, path, self._last_checkpoints)
+        directory = os.path.dirname(os.path.abspath(prefix))
+        _write_index(directory, index_name, prefix, self._last_checkpoints)
         for old in dropped:
             with contextlib.suppress(FileNotFoundError):
-                os.remove(old)
+                os.remove(_data_file(old))
 
     # -- restoring -------------------------------------------------------------------------------
     def restore(self, sess: Any, save_path: str | os.PathLike | None) -> None:
-        """Load the checkpoint at ``save_path`` (with or without ``.npz``) into ``sess``.
+        """Load the checkpoint ``save_path`` (its prefix, or its ``.npz`` file) into ``sess``.
 
         Nothing is assigned unless every variable is present with the right shape and dtype;
         otherwise one error lists every problem.
@@ -197,33 +210,47 @@ def _name_variables(
 
 
 # -- files -----------------------------------------------------------------------------------------
-def _checkpoint_file(save_path: str | os.PathLike, suffix: str = "") -> str:
-    """``model`` or ``model.npz`` (+ ``-step``) -> ``model[-step].npz``."""
-    prefix = os.fspath(save_path)
+def _prefix(path: str | os.PathLike) -> str:
+    """A checkpoint's prefix from its prefix or its file: ``model-3.npz`` -> ``model-3``."""
+    prefix = os.fspath(path)
     if prefix.endswith(SUFFIX):
         prefix = prefix[: -len(SUFFIX)]
     if not os.path.basename(prefix):
-        raise InvalidArgumentError(f"'{save_path}' names a directory, not a checkpoint file")
-    return prefix + suffix + SUFFIX
+        raise InvalidArgumentError(f"'{path}' names a directory, not a checkpoint")
+    return prefix
+
+
+def _data_file(prefix: str) -> str:
+    """The file holding the checkpoint ``prefix``: ``model-3`` -> ``model-3.npz``."""
+    return prefix + SUFFIX
+
+
+def _candidate_files(path: str | os.PathLike) -> list[str]:
+    """The files that the checkpoint named ``path`` (a prefix or a file) may be, in order."""
+    path = os.fspath(path)
+    data_file = _data_file(_prefix(path))
+    return [data_file] if data_file == path else [data_file, path]
 
 
 def _existing_file(path: str | os.PathLike) -> str | None:
     """The checkpoint file ``path`` names (as a prefix or a file), if it exists."""
-    path = os.fspath(path)
-    for candidate in (_checkpoint_file(path), path):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
+    return next((f for f in _candidate_files(path) if os.path.isfile(f)), None)
 
 
 def _find_checkpoint(save_path: str | os.PathLike) -> str:
     found = _existing_file(save_path)
     if found is None:
+        looked_for = " or ".join(f"'{f}'" for f in _candidate_files(save_path))
         raise NotFoundError(
-            f"no checkpoint at '{os.fspath(save_path)}' (looked for "
-            f"'{_checkpoint_file(save_path)}')"
+            f"no checkpoint at '{os.fspath(save_path)}': looked for {looked_for} and found "
+            "no such file"
         )
     return found
+
+
+def checkpoint_exists(checkpoint_prefix: str | os.PathLike) -> bool:
+    """Whether the checkpoint ``checkpoint_prefix`` (a prefix or its file) exists."""
+    return _existing_file(checkpoint_prefix) is not None
 
 
 def _write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
@@ -270,6 +297,60 @@ def _fsync_directory(directory: str) -> None:
 def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Every array of the checkpoint at ``path`` (with or without ``.npz``), by name."""
     return _load_checkpoint(_find_checkpoint(path), None)[0]
+
+
+def list_variables(ckpt_dir_or_file: str | os.PathLike) -> list[tuple[str, list[int]]]:
+    """``[(name, shape)]`` of every variable in a checkpoint (or a directory's latest), sorted
+    by name as TF1 does; only the arrays' headers are read."""
+    path = _find_checkpoint(_resolve_checkpoint(ckpt_dir_or_file))
+    return sorted(_read_shapes(path).items())
+
+
+def load_variable(ckpt_dir_or_file: str | os.PathLike, name: str) -> np.ndarray:
+    """The value of the variable ``name`` in a checkpoint (or a directory's latest).
+
+    A trailing ``:0`` is dropped, as TF1 does, so a tensor's name works too.
+    """
+    path = _find_checkpoint(_resolve_checkpoint(ckpt_dir_or_file))
+    key = name[:-2] if name.endswith(":0") else name
+    arrays, available = _load_checkpoint(path, [key])
+    if key not in arrays:
+        hint = get_close_matches(key, available, n=1)
+        suggestion = f"; it has '{hint[0]}'" if hint else ""
+        raise NotFoundError(f"'{key}' is not in the checkpoint '{path}'{suggestion}")
+    return arrays[key]
+
+
+def _resolve_checkpoint(ckpt_dir_or_file: str | os.PathLike) -> str:
+    """A checkpoint named by itself, or the latest one of a directory (TF1's convention)."""
+    path = os.fspath(ckpt_dir_or_file)
+    if not os.path.isdir(path):
+        return path
+    latest = latest_checkpoint(path)
+    if latest is None:
+        raise NotFoundError(f"no 'checkpoint' index or no checkpoint in the directory '{path}'")
+    return latest
+
+
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _read_shapes(path: str) -> dict[str, list[int]]:
+    """The shape of every array in the checkpoint file ``path``, from the headers alone."""
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                with archive.open(member) as f:
+                    read_header = _HEADER_READERS[np.lib.format.read_magic(f)]
+                    shape, _, _ = read_header(f)
+                shapes[member.removesuffix(".npy")] = list(shape)
+    except Exception as err:  # zipfile's and numpy's format errors: all mean a bad file
+        raise _corrupt(path, f"{type(err).__name__}: {err}") from None
+    return shapes
 
 
 def _load_checkpoint(
@@ -354,6 +435,7 @@ class CheckpointState:
 
 
 def _write_index(directory: str, index_name: str, latest: str, kept: Sequence[str]) -> None:
+    """Write the index naming the prefix ``latest`` and those ``kept``, TF1's text format."""
     lines = [f"model_checkpoint_path: {json.dumps(_relative(latest, directory))}"]
     lines += [f"all_model_checkpoint_paths: {json.dumps(_relative(p, directory))}" for p in kept]
     text = "\n".join(lines) + "\n"
@@ -383,7 +465,8 @@ def get_checkpoint_state(
         raise InvalidArgumentError(f"cannot read the checkpoint index '{index}': {err}") from None
     latest, kept = None, []
     for key, value in _index_entries(index, text):
-        path = value if os.path.isabs(value) else os.path.join(directory, value)
+        # indexes written before checkpoints were named by prefix hold file names
+        path = _prefix(value if os.path.isabs(value) else os.path.join(directory, value))
         if key == "model_checkpoint_path":
             latest = path
         elif key == "all_model_checkpoint_paths":
@@ -412,8 +495,9 @@ def _index_entries(index: str, text: str) -> Iterator[tuple[str, str]]:
 def latest_checkpoint(
     checkpoint_dir: str | os.PathLike, latest_filename: str | None = None
 ) -> str | None:
-    """The path of the latest checkpoint saved in ``checkpoint_dir``, or ``None``."""
+    """The prefix of the latest checkpoint saved in ``checkpoint_dir``, or ``None`` if there is
+    none or its file is missing."""
     state = get_checkpoint_state(checkpoint_dir, latest_filename)
-    if state is None:
+    if state is None or not checkpoint_exists(state.model_checkpoint_path):
         return None
-    return _existing_file(state.model_checkpoint_path)
+    return state.model_checkpoint_path
