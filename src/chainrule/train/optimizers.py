@@ -19,11 +19,11 @@ import numpy as np
 
 from ..dtypes import DType, float32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
-from ..graph import Graph, InplaceKernel, Node, PlanValue, get_default_graph
+from ..graph import Graph, GraphKeys, InplaceKernel, Node, PlanValue, get_default_graph
 from ..ops.base import convert_to_tensor
 from ..ops.math_ops import cast, floor, multiply
 from ..ops.math_ops import pow as power
-from ..ops.state_ops import GLOBAL_VARIABLES, Variable, assign, group
+from ..ops.state_ops import Variable, assign, group
 from .optimizer import ApplyUpdate, Optimizer, outside_scopes
 
 __all__ = [
@@ -37,8 +37,6 @@ __all__ = [
     "get_or_create_global_step",
     "exponential_decay",
 ]
-
-GLOBAL_STEP = "global_step"
 
 
 def _var_dtype(var: Variable) -> DType:
@@ -356,7 +354,7 @@ class AdagradOptimizer(Optimizer):
 def get_global_step(graph: Graph | None = None) -> Variable | None:
     """The graph's global step variable, or ``None`` if it has none."""
     graph = graph or get_default_graph()
-    found = graph.get_collection(GLOBAL_STEP)
+    found = graph.get_collection(GraphKeys.GLOBAL_STEP)
     if len(found) > 1:
         raise InvalidArgumentError("the graph has several variables in its global_step collection")
     if found:
@@ -382,7 +380,7 @@ def create_global_step(graph: Graph | None = None) -> Variable:
             trainable=False,
             name="global_step",
             dtype=int64,
-            collections=[GLOBAL_VARIABLES, GLOBAL_STEP],
+            collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP],
         )
 
 
