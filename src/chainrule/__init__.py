@@ -8,7 +8,7 @@ with tools that show backpropagation.
 
 import builtins as _builtins
 
-from . import errors, layers, losses, nn, train  # noqa: E402
+from . import errors, layers, losses, metrics, nn, train  # noqa: E402
 from .autodiff import compute_gradients, gradients, hessians
 from .dtypes import DType, as_dtype, bool, float16, float32, float64, int32, int64  # noqa: A004
 from .graph import (
