@@ -8,14 +8,19 @@ with tools that show backpropagation.
 
 import builtins as _builtins
 
-from . import errors, layers, losses, nn, train  # noqa: E402
-from .autodiff import compute_gradients, gradients
+from . import errors, layers, losses, metrics, nn, train  # noqa: E402
+from .autodiff import compute_gradients, gradients, hessians
 from .dtypes import DType, as_dtype, bool, float16, float32, float64, int32, int64  # noqa: A004
 from .graph import (
     Graph,
+    GraphKeys,
     Node,
     TensorShape,
+    add_to_collection,
+    add_to_collections,
     control_dependencies,
+    get_collection,
+    get_collection_ref,
     get_default_graph,
     name_scope,
     reset_default_graph,

@@ -12,12 +12,12 @@ from typing import Any
 
 from .errors import GraphError, InvalidArgumentError
 from .graph import Node, topological_order
-from .ops import array_ops, slice_ops
+from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
 from .ops.math_ops import add_n
 from .ops.registry import gradient_function
 
-__all__ = ["gradients", "compute_gradients"]
+__all__ = ["gradients", "compute_gradients", "hessians"]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -125,6 +125,45 @@ def gradients(
     with graph.as_default(), graph.name_scope(name):
         table = backprop(ys_list, grad_list, xs_list, _as_list(stop_gradients or []))
     return [table.get(x) for x in xs_list]
+
+
+def hessians(
+    ys: Any, xs: Any, name: str = "hessians", **unused_tf1_options: Any
+) -> list[Node | None]:
+    """TF1's ``hessians``: for each x, the second derivatives of sum(ys), shaped
+    ``x.shape + x.shape``, built as gradients of each element of the gradient.
+
+    ``None`` where x does not affect ys; each x needs a fully known shape.
+    """
+    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    graph = ys_list[0].graph
+    with graph.as_default(), graph.name_scope(name):
+        firsts = gradients(ys_list, xs)
+        return [
+            None if first is None else _hessian_of(first, x)
+            for first, x in zip(firsts, _as_list(xs), strict=True)
+        ]
+
+
+def _hessian_of(first: Node, x: Node) -> Node:
+    """Stack d(first[i])/dx for each element i of the gradient ``first`` of x."""
+    shape = x.shape
+    if shape is None or any(d is None for d in shape):
+        raise InvalidArgumentError(
+            f"hessians() needs x of fully known shape; '{x.name}' has shape {shape}", x
+        )
+    size = 1
+    for d in shape:
+        size *= d
+    rows = slice_ops.unstack(shape_ops.reshape(first, [size]), num=size)
+    second = [_gradient_or_zeros(row, x) for row in rows]
+    return shape_ops.reshape(array_ops.stack(second), list(shape) * 2)
+
+
+def _gradient_or_zeros(y: Node, x: Node) -> Node:
+    """dy/dx, or zeros like x where y does not depend on x (a constant gradient)."""
+    grad = gradients(y, x)[0]
+    return array_ops.zeros_like(x) if grad is None else grad
 
 
 def compute_gradients(loss: Node) -> dict[Node, Node]:

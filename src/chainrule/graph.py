@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from .dtypes import DType
@@ -13,6 +14,11 @@ from .errors import ChainruleError, FailedPreconditionError, GraphError, NotFoun
 
 __all__ = [
     "Graph",
+    "GraphKeys",
+    "add_to_collection",
+    "add_to_collections",
+    "get_collection",
+    "get_collection_ref",
     "Node",
     "TensorShape",
     "get_default_graph",
@@ -170,6 +176,22 @@ def reset_default_graph() -> Graph:
     return graph
 
 
+class GraphKeys:
+    """TF1's names of the standard collections (the same strings, so TF1 programs' keys work)."""
+
+    GLOBAL_VARIABLES = "variables"
+    TRAINABLE_VARIABLES = "trainable_variables"
+    LOCAL_VARIABLES = "local_variables"
+    MODEL_VARIABLES = "model_variables"
+    METRIC_VARIABLES = "metric_variables"
+    UPDATE_OPS = "update_ops"
+    LOSSES = "losses"
+    REGULARIZATION_LOSSES = "regularization_losses"
+    SUMMARIES = "summaries"
+    GLOBAL_STEP = "global_step"
+    TRAIN_OP = "train_op"
+
+
 class Graph:
     """Owns nodes, their unique names, name scopes, collections and control-dependency scopes."""
 
@@ -180,6 +202,10 @@ class Graph:
         self._scopes: list[str] = []
         self._control_scopes: list[tuple[Node, ...]] = []
         self._collections: dict[str, list[Any]] = {}
+        #: the open ``variable_scope``s, innermost last (``get_variable`` names and reuse)
+        self.variable_scope_stack: list[Any] = []
+        #: the variables ``get_variable`` made, by full name, for reuse
+        self.variables_by_name: dict[str, Any] = {}
         self.seed: int | None = None
         self.version = 0
 
@@ -264,11 +290,34 @@ class Graph:
 
     get_operation_by_name = get_tensor_by_name
 
-    def add_to_collection(self, key: str, value: Any) -> None:
-        self._collections.setdefault(key, []).append(value)
+    def add_to_collection(self, name: str, value: Any) -> None:
+        """Append ``value`` to the collection ``name`` (made if missing)."""
+        self._collections.setdefault(name, []).append(value)
 
-    def get_collection(self, key: str) -> list[Any]:
-        return list(self._collections.get(key, []))
+    def add_to_collections(self, names: str | Iterable[str], value: Any) -> None:
+        """Add ``value`` to each collection in ``names`` once (a single name works too)."""
+        for name in _distinct_names(names):
+            self.add_to_collection(name, value)
+
+    def get_collection(self, name: str, scope: str | None = None) -> list[Any]:
+        """A copy of the collection ``name``; with ``scope``, only the items whose ``name``
+        matches that regular expression at its start (items without a name are left out)."""
+        items = self._collections.get(name, [])
+        if scope is None:
+            return list(items)
+        pattern = re.compile(scope)
+        return [item for item in items if _name_matches(pattern, item)]
+
+    def get_collection_ref(self, name: str) -> list[Any]:
+        """The collection ``name`` itself (made if missing): changing the list changes it."""
+        return self._collections.setdefault(name, [])
+
+    def get_all_collection_keys(self) -> list[str]:
+        """The names of all collections made so far (``get_collection_ref`` makes empty ones)."""
+        return list(self._collections)
+
+    def clear_collection(self, name: str) -> None:
+        self._collections.pop(name, None)
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -277,7 +326,38 @@ class Graph:
         return f"<chainrule.Graph with {len(self._nodes)} nodes>"
 
 
+def _distinct_names(names: str | Iterable[str]) -> list[str]:
+    """``names`` as a list without repeats, in order; a single string is one name."""
+    return [names] if isinstance(names, str) else list(dict.fromkeys(names))
+
+
+def _name_matches(pattern: re.Pattern[str], item: Any) -> bool:
+    name = getattr(item, "name", None)
+    return isinstance(name, str) and pattern.match(name) is not None
+
+
 _shared_default.append(Graph())
+
+
+def add_to_collection(name: str, value: Any) -> None:
+    """Add ``value`` to the default graph's collection ``name``."""
+    get_default_graph().add_to_collection(name, value)
+
+
+def add_to_collections(names: str | Iterable[str], value: Any) -> None:
+    """Add ``value`` to each of the default graph's collections in ``names``."""
+    get_default_graph().add_to_collections(names, value)
+
+
+def get_collection(key: str, scope: str | None = None) -> list[Any]:
+    """A copy of the default graph's collection ``key`` (filtered by ``scope``, a name regex)."""
+    return get_default_graph().get_collection(key, scope)
+
+
+def get_collection_ref(key: str) -> list[Any]:
+    """The default graph's collection ``key`` itself, for changing it in place."""
+    return get_default_graph().get_collection_ref(key)
+
 
 # The default session is graph-building context too (TF1 keeps it beside the default graph):
 # ``tensor.eval()`` finds it here, and the runtime pushes sessions onto it.

@@ -16,7 +16,7 @@ import numpy as np
 
 from .dtypes import DType, float32
 from .errors import DTypeError, ShapeError
-from .graph import Node
+from .graph import GraphKeys, Node
 from .ops import init_ops, nn_ops, shape_ops
 from .ops.base import Operation, convert_to_tensor
 from .ops.linalg_ops import matmul
@@ -26,8 +26,6 @@ from .ops.shapes import Shape, fmt, is_known
 from .ops.state_ops import Variable
 
 __all__ = ["Dense", "dense", "Flatten", "flatten", "Dropout", "dropout"]
-
-REGULARIZATION_LOSSES = "regularization_losses"
 
 
 class Layer:
@@ -73,7 +71,7 @@ class Layer:
         if regularizer is not None:
             penalty = regularizer(var)
             if penalty is not None:
-                var.graph.add_to_collection(REGULARIZATION_LOSSES, penalty)
+                var.graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, penalty)
         return var
 
     @property

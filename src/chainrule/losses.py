@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InvalidArgumentError, ShapeError
-from .graph import Node
+from .graph import GraphKeys, Node, get_default_graph
 from .ops import array_ops
 from .ops.base import convert_to_tensor
 from .ops.logic_ops import equal, not_equal, where
@@ -50,9 +50,6 @@ __all__ = [
     "get_regularization_losses",
     "get_total_loss",
 ]
-
-LOSSES = "losses"
-REGULARIZATION_LOSSES = "regularization_losses"
 
 
 class Reduction:
@@ -123,7 +120,7 @@ def compute_weighted_loss(
     losses: Any,
     weights: Any = 1.0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """``losses`` times ``weights``, reduced as ``reduction`` says; added to ``loss_collection``."""
@@ -174,7 +171,7 @@ def mean_squared_error(
     predictions: Any,
     weights: Any = 1.0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Weighted ``(predictions - labels) ** 2``, reduced (the mean by default)."""
@@ -190,7 +187,7 @@ def absolute_difference(
     predictions: Any,
     weights: Any = 1.0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Weighted ``|predictions - labels|``, reduced (the mean by default)."""
@@ -207,7 +204,7 @@ def huber_loss(
     weights: Any = 1.0,
     delta: float = 1.0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Quadratic within ``delta`` of the label, linear beyond: ``0.5 q² + delta (|e| - q)``."""
@@ -226,7 +223,7 @@ def log_loss(
     weights: Any = 1.0,
     epsilon: float = 1e-7,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Binary cross-entropy of probabilities: ``-z log(p + eps) - (1 - z) log(1 - p + eps)``."""
@@ -245,7 +242,7 @@ def softmax_cross_entropy(
     weights: Any = 1.0,
     label_smoothing: float = 0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Softmax cross-entropy against one-hot labels, optionally smoothed towards uniform.
@@ -275,7 +272,7 @@ def sparse_softmax_cross_entropy(
     logits: Any,
     weights: Any = 1.0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Softmax cross-entropy against integer class labels."""
@@ -292,7 +289,7 @@ def sigmoid_cross_entropy(
     weights: Any = 1.0,
     label_smoothing: float = 0,
     scope: str | None = None,
-    loss_collection: str | None = LOSSES,
+    loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
 ) -> Node:
     """Elementwise logistic loss; smoothing moves labels towards 1/2: ``z (1 - s) + s / 2``."""
@@ -310,23 +307,20 @@ def sigmoid_cross_entropy(
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-def add_loss(loss: Node, loss_collection: str = LOSSES) -> None:
+def add_loss(loss: Node, loss_collection: str = GraphKeys.LOSSES) -> None:
     """Add a loss of your own to ``loss_collection`` (so ``get_total_loss`` includes it)."""
     if loss_collection:
         loss.graph.add_to_collection(loss_collection, loss)
 
 
-def get_losses(scope: str | None = None, loss_collection: str = LOSSES) -> list[Node]:
-    """The losses in ``loss_collection`` (those whose name starts with ``scope``, if given)."""
-    from .graph import get_default_graph
-
-    found = get_default_graph().get_collection(loss_collection)
-    return [x for x in found if scope is None or x.name.startswith(scope)]
+def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> list[Node]:
+    """The losses in ``loss_collection`` (those whose name matches ``scope``, if given)."""
+    return get_default_graph().get_collection(loss_collection, scope)
 
 
 def get_regularization_losses(scope: str | None = None) -> list[Node]:
     """The regularization terms that layers added (e.g. through ``kernel_regularizer``)."""
-    return get_losses(scope, REGULARIZATION_LOSSES)
+    return get_losses(scope, GraphKeys.REGULARIZATION_LOSSES)
 
 
 def get_total_loss(

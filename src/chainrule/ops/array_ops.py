@@ -29,7 +29,7 @@ from .shape_ops import (
     _static_shape,
     _vector_node_shape,
 )
-from .shapes import Shape, fmt, is_known
+from .shapes import Shape, as_shape, fmt, is_known
 from .slice_ops import StridedSlice, Unstack, _AxisPiece
 
 # ``range`` is a TF1 op name defined below; the module uses Python's through this.
@@ -46,6 +46,7 @@ __all__ = [
     "fill",
     "zeros_like",
     "ones_like",
+    "placeholder_with_default",
 ]
 
 
@@ -553,3 +554,44 @@ def _range_arg(value: Any, to: DType) -> Node:
 
         return cast(value, to)
     return Constant(value, dtype=to, name="range_arg")
+
+
+# -- placeholder_with_default -------------------------------------------------------------------
+class PlaceholderWithDefault(Operation):
+    """``input`` unless a value is fed for it; fed values are checked against ``shape``."""
+
+    op_type = "PlaceholderWithDefault"
+
+    def __init__(self, input: Any, shape: Any, name: str | None = None):  # noqa: A002
+        self.declared = as_shape(shape)
+        super().__init__([input], name=name)
+
+    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+        if not _compatible_shapes(x.shape, self.declared):
+            raise ShapeError(
+                f"the default value has shape {fmt(x.shape)}, which does not fit the "
+                f"declared shape {fmt(self.declared)}"
+            )
+        return self.declared, x.dtype
+
+    def compute(self, x: Any) -> Any:
+        return x
+
+
+def _compatible_shapes(actual: Shape, declared: Shape) -> bool:
+    """Whether a value of static shape ``actual`` may stand where ``declared`` is expected."""
+    if actual is None or declared is None:
+        return True
+    return len(actual) == len(declared) and all(
+        a is None or d is None or a == d for a, d in zip(actual, declared, strict=True)
+    )
+
+
+@RegisterGradient("PlaceholderWithDefault")
+def _placeholder_with_default_grad(op: Node, grad: Node) -> Node:
+    return grad
+
+
+def placeholder_with_default(input: Any, shape: Any, name: str | None = None) -> Node:  # noqa: A002
+    """A placeholder that need not be fed: its value is ``input`` unless fed (TF1)."""
+    return PlaceholderWithDefault(input, shape, name=name)

@@ -6,6 +6,7 @@ initialised from its initial value on first use or by an initializer op.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..errors import (
     InvalidArgumentError,
     ShapeError,
 )
-from ..graph import Graph, Node, default_session_for, get_default_graph, with_node
+from ..graph import Graph, GraphKeys, Node, default_session_for, get_default_graph, with_node
 from .base import Operation, convert_to_tensor, default_dtype_for, graph_of, shape_matches
 from .registry import NotDifferentiable
 from .shapes import Shape, as_shape, fmt
@@ -35,15 +36,13 @@ __all__ = [
     "trainable_variables",
     "local_variables",
     "global_variables_initializer",
+    "local_variables_initializer",
     "variables_initializer",
     "initialize_all_variables",
     "get_variable",
     "variable_scope",
     "AUTO_REUSE",
 ]
-
-GLOBAL_VARIABLES = "variables"
-TRAINABLE_VARIABLES = "trainable_variables"
 
 
 class Variable(Node):
@@ -81,10 +80,7 @@ class Variable(Node):
         self.trainable = trainable
         self._initializer: Node | None = None
         self._register()
-        for key in collections or [GLOBAL_VARIABLES]:
-            graph.add_to_collection(key, self)
-        if trainable:
-            graph.add_to_collection(TRAINABLE_VARIABLES, self)
+        graph.add_to_collections(_collections_of_variable(collections, trainable), self)
 
     def new_value(self, value: Any) -> np.ndarray:
         """``value`` as a fresh array this variable may hold (dtype cast, shape checked)."""
@@ -129,6 +125,14 @@ class Variable(Node):
     def bind(self, context: Any) -> Callable[[], Any]:
         """The kernel reading this variable's array in the session (the live one)."""
         return context.store.reader(self)
+
+
+def _collections_of_variable(collections: Sequence[str] | None, trainable: bool) -> list[str]:
+    """TF1's rule: ``collections`` (global variables by default), plus trainable variables."""
+    keys = list(collections) if collections is not None else [GraphKeys.GLOBAL_VARIABLES]
+    if trainable and GraphKeys.TRAINABLE_VARIABLES not in keys:
+        keys.append(GraphKeys.TRAINABLE_VARIABLES)
+    return keys
 
 
 def _initial_node(value: Any, dtype: DType | None, graph: Graph) -> Node:
@@ -331,18 +335,18 @@ def group(*inputs: Any, name: str | None = None) -> Node:
 
 
 def global_variables(graph: Graph | None = None) -> list[Variable]:
-    return (graph or get_default_graph()).get_collection(GLOBAL_VARIABLES)
+    return (graph or get_default_graph()).get_collection(GraphKeys.GLOBAL_VARIABLES)
 
 
 all_variables = global_variables
 
 
 def trainable_variables(graph: Graph | None = None) -> list[Variable]:
-    return (graph or get_default_graph()).get_collection(TRAINABLE_VARIABLES)
+    return (graph or get_default_graph()).get_collection(GraphKeys.TRAINABLE_VARIABLES)
 
 
 def local_variables(graph: Graph | None = None) -> list[Variable]:
-    return (graph or get_default_graph()).get_collection("local_variables")
+    return (graph or get_default_graph()).get_collection(GraphKeys.LOCAL_VARIABLES)
 
 
 def variables_initializer(var_list: Sequence[Variable], name: str = "init") -> Node:
@@ -358,23 +362,38 @@ initialize_all_variables = global_variables_initializer
 
 
 def local_variables_initializer() -> Node:
-    return variables_initializer(local_variables(), name="init_local")
+    return variables_initializer(local_variables())
+
+
+class _ReuseMode(enum.Enum):
+    """``AUTO_REUSE``: ``get_variable`` returns the variable if it exists, else creates it."""
+
+    AUTO_REUSE = 1
+
+
+AUTO_REUSE = _ReuseMode.AUTO_REUSE
+
+Reuse = bool | _ReuseMode | None
 
 
 class _VariableScope:
     """``with variable_scope("layer", reuse=...)``: names variables ``layer/name`` for reuse."""
 
-    def __init__(self, name: str, reuse: bool | None):
+    def __init__(self, name: str, reuse: Reuse, absolute: bool = False):
         self.name = name
         self.reuse = reuse
+        self.absolute = absolute
 
     def __enter__(self) -> _VariableScope:
         graph = get_default_graph()
-        stack = graph._collections.setdefault("__variable_scopes__", [])
+        stack = graph.variable_scope_stack
         outer = stack[-1] if stack else None
-        self.full_name = f"{outer.full_name}/{self.name}" if outer else self.name
-        if self.reuse is None and outer is not None:
-            self.reuse = outer.reuse
+        if outer is None or self.absolute:
+            self.full_name = self.name
+        else:
+            self.full_name = f"{outer.full_name}/{self.name}"
+        if outer is not None:
+            self.reuse = self.reuse or outer.reuse  # TF1: inside a reusing scope, scopes reuse
         stack.append(self)
         self._names = graph.name_scope(self.full_name + "/")
         self._names.__enter__()
@@ -382,15 +401,23 @@ class _VariableScope:
 
     def __exit__(self, *exc: object) -> None:
         self._names.__exit__(*exc)
-        get_default_graph()._collections["__variable_scopes__"].pop()
+        get_default_graph().variable_scope_stack.pop()
+
+    def reuse_variables(self) -> None:
+        """From now on ``get_variable`` in this scope (and scopes opened inside) reuses."""
+        self.reuse = True
 
 
-def variable_scope(name_or_scope: str, reuse: bool | None = None, **unused: Any) -> _VariableScope:
-    """TF1's variable scope: ``get_variable`` names inside it are ``scope/name``."""
+def variable_scope(
+    name_or_scope: str | _VariableScope, reuse: Reuse = None, **unused: Any
+) -> _VariableScope:
+    """TF1's variable scope: ``get_variable`` names inside it are ``scope/name``.
+
+    A scope object captured with ``as`` re-opens that same scope, wherever it is entered.
+    """
+    if isinstance(name_or_scope, _VariableScope):
+        return _VariableScope(name_or_scope.full_name, reuse or name_or_scope.reuse, True)
     return _VariableScope(str(name_or_scope), reuse)
-
-
-AUTO_REUSE = True
 
 
 def get_variable(
@@ -399,23 +426,58 @@ def get_variable(
     dtype: Any = None,
     initializer: Any = None,
     trainable: bool = True,
+    collections: Sequence[str] | None = None,
     **unused: Any,
 ) -> Variable:
-    """TF1's ``get_variable``: create ``scope/name``, or return it inside a reusing scope."""
-    from . import init_ops
+    """TF1's ``get_variable``: create ``scope/name``, or return it inside a reusing scope.
 
+    Nothing is added to the graph when the scope's reuse rules refuse the request.
+    """
     graph = get_default_graph()
-    scopes = graph._collections.get("__variable_scopes__") or []
-    scope = scopes[-1] if scopes else None
+    scope = graph.variable_scope_stack[-1] if graph.variable_scope_stack else None
     full_name = f"{scope.full_name}/{name}" if scope else name
-    store = graph._collections.setdefault("__variables_by_name__", {})
-    if full_name in store:
-        if scope is not None and scope.reuse:
-            return store[full_name]
+    reuse = scope.reuse if scope else None
+    existing = graph.variables_by_name.get(full_name)
+    if existing is not None:
+        return _reused_variable(existing, full_name, reuse, shape)
+    if reuse is True:
+        raise GraphError(
+            f"variable '{full_name}' does not exist, or was not created with get_variable(); "
+            "did you mean to set reuse=AUTO_REUSE in the variable scope?"
+        )
+    variable = _new_variable(name, shape, dtype, initializer, trainable, collections)
+    graph.variables_by_name[full_name] = variable
+    return variable
+
+
+def _reused_variable(variable: Variable, full_name: str, reuse: Reuse, shape: Any) -> Variable:
+    """``variable`` if the scope reuses and ``shape`` (if given) is its shape, else an error."""
+    if not reuse:
         raise GraphError(
             f"variable '{full_name}' already exists; use variable_scope(..., reuse=True) "
             "to share it"
         )
+    wanted = None if shape is None else as_shape(shape)
+    if wanted is not None and variable.shape is not None and wanted != variable.shape:
+        raise ShapeError(
+            f"trying to share variable '{full_name}' with shape {fmt(wanted)}, "
+            f"but it has shape {fmt(variable.shape)}",
+            variable,
+        )
+    return variable
+
+
+def _new_variable(
+    name: str,
+    shape: Any,
+    dtype: Any,
+    initializer: Any,
+    trainable: bool,
+    collections: Sequence[str] | None,
+) -> Variable:
+    """A variable made from ``initializer`` (Glorot uniform by default), as ``get_variable`` does."""
+    from . import init_ops
+
     dtype = as_dtype(dtype) or as_dtype("float32")
     if initializer is None:
         initializer = init_ops.glorot_uniform_initializer()
@@ -424,6 +486,4 @@ def get_variable(
         value = initializer(as_shape(shape), dtype=dtype)
     else:
         value = initializer
-    variable = Variable(value, trainable=trainable, name=name, dtype=dtype)
-    store[full_name] = variable
-    return variable
+    return Variable(value, trainable=trainable, name=name, dtype=dtype, collections=collections)

@@ -21,12 +21,12 @@ import numpy as np
 
 from ..dtypes import DType, float32, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
-from ..graph import Graph, InplaceKernel, Node, PlanValue, get_default_graph
+from ..graph import Graph, GraphKeys, InplaceKernel, Node, PlanValue, get_default_graph
 from ..ops.base import convert_to_tensor, default_dtype_for
 from ..ops.logic_ops import equal, greater, where
 from ..ops.math_ops import add, cast, ceil, cos, divide, exp, floor, minimum, multiply, negative
 from ..ops.math_ops import pow as raise_to_power
-from ..ops.state_ops import GLOBAL_VARIABLES, Variable, assign, group
+from ..ops.state_ops import Variable, assign, group
 from .optimizer import ApplyUpdate, Optimizer, outside_scopes
 
 __all__ = [
@@ -40,8 +40,6 @@ __all__ = [
     "get_or_create_global_step",
     "exponential_decay",
 ]
-
-GLOBAL_STEP = "global_step"
 
 
 def _var_dtype(var: Variable) -> DType:
@@ -382,7 +380,7 @@ class AdagradOptimizer(Optimizer):
 def get_global_step(graph: Graph | None = None) -> Variable | None:
     """The graph's global step variable, or ``None`` if it has none."""
     graph = graph or get_default_graph()
-    found = graph.get_collection(GLOBAL_STEP)
+    found = graph.get_collection(GraphKeys.GLOBAL_STEP)
     if len(found) > 1:
         raise InvalidArgumentError("the graph has several variables in its global_step collection")
     if found:
@@ -408,7 +406,7 @@ def create_global_step(graph: Graph | None = None) -> Variable:
             trainable=False,
             name="global_step",
             dtype=int64,
-            collections=[GLOBAL_VARIABLES, GLOBAL_STEP],
+            collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP],
         )
 
 
