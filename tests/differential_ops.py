@@ -962,7 +962,9 @@ OPS: dict[str, Callable[[Builder, Value, int, int], Any]] = {
     "softplus": Unary(cr.nn.softplus, lambda t: F.softplus(t, threshold=50.0)),
     "relu": Unary(cr.nn.relu, torch.relu, kinks=(0.0,)),
     "relu6": Unary(cr.nn.relu6, F.relu6, kinks=(0.0, 6.0)),
-    "leaky_relu": Unary(cr.nn.leaky_relu, lambda t: F.leaky_relu(t, 0.2), kinks=(0.0,)),
+    "leaky_relu": Unary(
+        cr.nn.leaky_relu, lambda t: F.leaky_relu(t, float(np.float32(0.2))), kinks=(0.0,)
+    ),
     "elu": Unary(cr.nn.elu, F.elu, kinks=(0.0,)),
     "abs": Unary(cr.abs, torch.abs, kinks=(0.0,)),
     "abs_builtin": Unary(abs, torch.abs, kinks=(0.0,)),
