@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("errors", "dtypes")),
     ("graph model", ("graph",)),
     ("ops", ("ops",)),
-    ("TF1 library", ("nn", "losses", "layers")),
+    ("TF1 library", ("nn", "losses", "layers", "summary")),
     ("autodiff", ("autodiff",)),
     ("runtime", ("runtime",)),
     ("training", ("train",)),
