@@ -128,3 +128,27 @@ def test_mnist_from_idx_files(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "64 training and 16 test images, 784-64-10 ReLU network" in done.stdout
     assert sorted(epochs(done.stdout)) == [1, 2]
+
+
+def test_logdir_writes_tensorboard_scalars_histograms_and_graph(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logdir = tmp_path / "logs"
+    done = train(tmp_path / "out", "--epochs", "2", "--quiet", "--logdir", str(logdir))
+    assert done.returncode == 0, done.stderr
+    assert f"tensorboard --logdir {logdir}" in done.stdout
+    events = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    per_epoch = epochs(done.stdout)
+    for tag, column in (("loss", 0), ("accuracy", 1)):
+        written = events.Scalars(tag)
+        assert [e.step for e in written] == [1, 2]
+        printed = [float(per_epoch[epoch][column]) for epoch in (1, 2)]
+        assert [e.value for e in written] == pytest.approx(printed, abs=6e-5)
+    histograms = set(events.Tags()["histograms"])
+    for weight in ("hidden/W", "hidden/b", "output/W", "output/b"):
+        assert {f"weights/{weight}", f"gradients/{weight}"} <= histograms
+        assert [e.step for e in events.Histograms(f"gradients/{weight}")] == [1, 2]
+    nodes = {node.name for node in events.Graph().node}
+    assert {"images", "hidden/W", "output/W", "loss", "accuracy"} <= nodes

@@ -8,9 +8,19 @@ with tools that show backpropagation.
 
 import builtins as _builtins
 
-from . import errors, layers, losses, metrics, nn, train  # noqa: E402
+from . import errors, layers, losses, metrics, nn, summary, train  # noqa: E402
 from .autodiff import compute_gradients, gradients, hessians
-from .dtypes import DType, as_dtype, bool, float16, float32, float64, int32, int64  # noqa: A004
+from .dtypes import (  # noqa: A004
+    DType,
+    as_dtype,
+    bool,
+    float16,
+    float32,
+    float64,
+    int32,
+    int64,
+    string,
+)
 from .graph import (
     Graph,
     GraphKeys,

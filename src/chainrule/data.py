@@ -12,18 +12,16 @@ are ordered as the seeds feed them: class 0 ("blue") first, then class 1 ("red")
 from __future__ import annotations
 
 import gzip
-import importlib
 import math
 import os
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError, NotFoundError
+from .errors import InvalidArgumentError, MissingDependencyError, NotFoundError, require_module
 
 __all__ = [
     "blob_clouds",
@@ -42,21 +40,6 @@ __all__ = [
 ]
 
 Seed = int | np.random.RandomState | None
-
-
-class MissingDependencyError(NotFoundError, ImportError):
-    """An optional dependency is not installed; the message names the extra that brings it."""
-
-
-def require_module(module: str, extra: str, purpose: str, package: str | None = None) -> ModuleType:
-    """Import ``module`` or say which ``pip install 'chainrule[extra]'`` provides it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"{purpose} needs {package or module}, which is not installed: "
-            f"pip install 'chainrule[{extra}]'"
-        ) from err
 
 
 def _random_state(seed: Seed) -> np.random.RandomState:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import DTypeError
 
-__all__ = ["DType", "as_dtype", "float16", "float32", "float64", "int32", "int64", "bool"]
+__all__ = ["DType", "as_dtype", "float16", "float32", "float64", "int32", "int64", "bool", "string"]
 
 
 class DType:
@@ -64,6 +64,8 @@ bool = DType("bool", np.bool_)  # noqa: A001 - TF1's name, kept out of ``from ch
 uint8 = DType("uint8", np.uint8)
 int8 = DType("int8", np.int8)
 int16 = DType("int16", np.int16)
+#: byte strings, as summaries are: no kernel does arithmetic on them
+string = DType("string", np.object_)
 
 _BY_NUMPY = {d.np: d for d in (float16, float32, float64, int32, int64, bool, uint8, int8, int16)}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
 
 __all__ = [
@@ -13,6 +15,8 @@ __all__ = [
     "GraphError",
     "FailedPreconditionError",
     "ExprSyntaxError",
+    "MissingDependencyError",
+    "require_module",
 ]
 
 
@@ -64,3 +68,18 @@ class ExprSyntaxError(ChainruleError, ValueError):
         self.position = position
         caret = f"\n  {text}\n  {' ' * position}^" if text else ""
         super().__init__(f"{message} at position {position}{caret}")
+
+
+class MissingDependencyError(NotFoundError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+def require_module(module: str, extra: str, purpose: str, package: str | None = None) -> ModuleType:
+    """Import ``module`` or say which ``pip install 'chainrule[extra]'`` provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{purpose} needs {package or module}, which is not installed: "
+            f"pip install 'chainrule[{extra}]'"
+        ) from err

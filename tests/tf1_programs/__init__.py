@@ -19,7 +19,7 @@ Program = Callable[[Any], dict[str, Any]]
 PROGRAMS: dict[str, Program] = {}
 
 #: the modules of this package that define programs
-AREAS = ("basics", "training_helpers", "collections_and_metrics")
+AREAS = ("basics", "training_helpers", "collections_and_metrics", "summaries")
 
 
 def program(name: str) -> Callable[[Program], Program]:

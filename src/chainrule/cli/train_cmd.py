@@ -3,12 +3,14 @@
 A 64-64-10 ReLU network (784-… for MNIST) with softmax cross-entropy, trained in mini-batches
 on a seeded train/test split. Every epoch prints the loss and the test accuracy and writes a
 checkpoint; ``--resume`` continues from the latest one (the epoch count is a variable saved
-with the weights). The loss curve is written as a PNG.
+with the weights). The loss curve is written as a PNG; ``--logdir`` also writes TensorBoard
+files: the graph, and per epoch the loss, the accuracy and histograms of weights and gradients.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -52,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default=None, help="output folder (./chainrule-train-DATASET)")
     parser.add_argument(
         "--resume", action="store_true", help="continue from the latest checkpoint in --out"
+    )
+    parser.add_argument(
+        "--logdir",
+        default=None,
+        help="also write TensorBoard files here (view them with: tensorboard --logdir DIR)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -125,6 +132,48 @@ def build_model(
         next_epoch = cr.assign_add(epoch, 1)
     description = f"{optimizer} (learning rate {lr})"
     return Model(graph, images, targets, logits, loss, train_op, epoch, next_epoch, description)
+
+
+@dataclass
+class Summaries:
+    """What ``--logdir`` writes each epoch: loss, test accuracy, weights and their gradients."""
+
+    merged: cr.Node
+    epoch_loss: cr.Node
+    test_accuracy: cr.Node
+
+
+def build_summaries(model: Model) -> Summaries:
+    """Scalars of the epoch's loss and accuracy (fed in) and histograms of every weight and of
+    its gradient on the training set, merged into one summary op."""
+    with model.graph.as_default():
+        epoch_loss = cr.placeholder(cr.float32, shape=[], name="epoch_loss")
+        test_accuracy = cr.placeholder(cr.float32, shape=[], name="test_accuracy")
+        cr.summary.scalar("loss", epoch_loss)
+        cr.summary.scalar("accuracy", test_accuracy)
+        weights = cr.trainable_variables()
+        for weight, gradient in zip(weights, cr.gradients(model.loss, weights), strict=True):
+            cr.summary.histogram(f"weights/{weight.name}", weight)
+            cr.summary.histogram(f"gradients/{weight.name}", gradient)
+        return Summaries(cr.summary.merge_all(), epoch_loss, test_accuracy)
+
+
+def write_summaries(
+    session: cr.Session,
+    model: Model,
+    summaries: Summaries,
+    writer: Any,
+    epoch: int,
+    values: dict[str, Any],
+) -> None:
+    """Record the epoch's loss and accuracy, and the weights and gradients at its end."""
+    feeds = {
+        summaries.epoch_loss: values["loss"],
+        summaries.test_accuracy: values["accuracy"],
+        model.images: values["images"],
+        model.targets: values["targets"],
+    }
+    writer.add_summary(session.run(summaries.merged, feeds), global_step=epoch)
 
 
 def load_dataset(args: argparse.Namespace) -> tuple[np.ndarray, ...]:
@@ -230,6 +279,7 @@ def _train(args: argparse.Namespace) -> int:
         X_train.shape[1], args.hidden, n_classes, args.optimizer, args.lr, args.seed
     )
     targets = data.one_hot(y_train, n_classes).astype(np.float32)
+    summaries = build_summaries(model) if args.logdir else None
     with model.graph.as_default():
         saver = cr.train.Saver(max_to_keep=3)
     print(
@@ -237,7 +287,10 @@ def _train(args: argparse.Namespace) -> int:
         f"{X_train.shape[1]}-{args.hidden}-{n_classes} ReLU network, {model.optimizer}"
     )
 
-    with cr.Session(graph=model.graph) as session:
+    with (
+        cr.Session(graph=model.graph) as session,
+        _file_writer(args.logdir, model.graph) as writer,
+    ):
         start = resume(session, saver, model, checkpoints) if args.resume else 0
         history = History(out / HISTORY_FILE, start)
         batches_per_epoch = -(-len(X_train) // args.batch_size)
@@ -257,6 +310,10 @@ def _train(args: argparse.Namespace) -> int:
             accuracy = _test_accuracy(session, model, X_test, y_test)
             path = saver.save(session, str(checkpoints / CHECKPOINT_PREFIX), global_step=epoch)
             history.add(epoch, losses, accuracy)
+            if summaries is not None:
+                epoch_values = {"loss": np.mean(losses), "accuracy": accuracy}
+                epoch_values |= {"images": X_train, "targets": targets}
+                write_summaries(session, model, summaries, writer, epoch, epoch_values)
             print(
                 f"epoch {epoch:3d}/{args.epochs}  loss {np.mean(losses):.4f}  "
                 f"test accuracy {accuracy:.4f}  checkpoint {Path(path).name}",
@@ -270,4 +327,15 @@ def _train(args: argparse.Namespace) -> int:
         print(f"loss curve: {picture}")
     print(f"test accuracy {accuracy:.4f}")
     print(f"wrote checkpoints to {checkpoints}")
+    if args.logdir:
+        print(
+            f"TensorBoard files in {args.logdir}; see them with: tensorboard --logdir {args.logdir}"
+        )
     return 0
+
+
+def _file_writer(logdir: str | None, graph: cr.Graph) -> contextlib.AbstractContextManager[Any]:
+    """A ``FileWriter`` holding ``graph`` for ``--logdir``, or nothing without it."""
+    if not logdir:
+        return contextlib.nullcontext()
+    return cr.summary.FileWriter(logdir, graph)

@@ -174,7 +174,10 @@ def _variables_to_initialize(order: list[Node], fed: set[Node]) -> list[Variable
 
 
 def result_value(value: Any, copy: bool) -> Any:
-    """A fetched value as returned to the user: scalars for rank 0, arrays (copied if shared)."""
+    """A fetched value as returned to the user: scalars for rank 0, arrays (copied if shared);
+    bytes (a summary) unchanged, since NumPy's bytes scalar would drop trailing zero bytes."""
+    if isinstance(value, bytes):
+        return value
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return value[()]
