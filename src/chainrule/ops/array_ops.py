@@ -18,7 +18,14 @@ import numpy as np
 from ..dtypes import DType, as_dtype, float32, float64, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Node
-from .base import Constant, Operation, _to_array, convert_to_tensor, lift_operands
+from .base import (
+    Constant,
+    Operation,
+    _to_array,
+    convert_to_tensor,
+    known_value,
+    lift_operands,
+)
 from .registry import NotDifferentiable, RegisterGradient
 from .shape_ops import (
     _axis,
@@ -27,7 +34,8 @@ from .shape_ops import (
     _static_int,
     _static_ints,
     _static_shape,
-    _vector_node_shape,
+    constant_value_as_shape,
+    runtime_sizes,
 )
 from .shapes import Shape, fmt, is_known
 from .slice_ops import StridedSlice, Unstack, _AxisPiece
@@ -133,10 +141,14 @@ class Fill(Operation):
     def infer(self, dims: Node, value: Node) -> tuple[Shape, DType | None]:
         if value.shape is not None and value.shape != ():
             raise ShapeError(f"fill value must be a scalar, got shape {fmt(value.shape)}")
-        return _vector_node_shape(dims), value.dtype
+        shape = constant_value_as_shape(dims)
+        if shape is not None and any(d is not None and d < 0 for d in shape):
+            raise ShapeError(f"fill dims has a negative dimension: {fmt(shape)}")
+        return shape, value.dtype
 
     def compute(self, dims: Any, value: Any) -> np.ndarray:
-        return np.full(tuple(int(d) for d in np.reshape(dims, -1)), value, np.result_type(value))
+        shape = runtime_sizes(dims, "fill dims", self)
+        return np.full(shape, value, np.result_type(value))
 
 
 @RegisterGradient("Fill")
@@ -222,6 +234,13 @@ class Concat(Operation):
 
     def compute(self, *values: Any) -> np.ndarray:
         return np.concatenate(values, axis=self.axis)
+
+    def known_value(self) -> Any:
+        """Vectors the graph knows in part, joined (``concat([shape(x)[:1], [7]], 0)``)."""
+        parts = [known_value(v) for v in self.inputs]
+        if self.axis != 0 or any(not isinstance(p, tuple) for p in parts):
+            return None
+        return sum(parts, ())
 
 
 @RegisterGradient("Concat")
@@ -322,6 +341,14 @@ class Stack(Operation):
 
     def compute(self, *values: Any) -> np.ndarray:
         return np.stack(values, axis=self.axis)
+
+    def known_value(self) -> Any:
+        """Scalars (or vectors) the graph knows in part, stacked (``[shape(x)[0], 2, 3]``)."""
+        parts = [known_value(v) for v in self.inputs]
+        unknown_vector = any(
+            p is None and v.shape != () for p, v in zip(parts, self.inputs, strict=True)
+        )
+        return None if self.axis != 0 or unknown_vector else tuple(parts)
 
 
 @RegisterGradient("Stack")

@@ -16,7 +16,7 @@ import numpy as np
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Node
-from .base import Constant, Operation, convert_to_tensor
+from .base import Constant, Operation, convert_to_tensor, known_value
 from .registry import RegisterGradient
 from .shape_ops import _axis, _common_dtype, _static_int, _static_ints
 from .shapes import Shape, fmt
@@ -245,6 +245,16 @@ class StridedSlice(Operation):
     def compute(self, x: Any) -> Any:
         x = np.asarray(x)
         return x[self.slicer.resolve(x.shape)]
+
+    def known_value(self) -> Any:
+        """An entry or a slice of a vector the graph knows in part (``shape(x)[1:]``)."""
+        known = known_value(self.inputs[0])
+        key = self.key
+        if not isinstance(known, tuple) or key is None or len(key) != 1:
+            return None
+        if isinstance(key[0], int | _slice) and known and not isinstance(known[0], tuple):
+            return known[key[0]]
+        return None
 
 
 class Unstack(StridedSlice):
