@@ -19,7 +19,7 @@ Program = Callable[[Any], dict[str, Any]]
 PROGRAMS: dict[str, Program] = {}
 
 #: the modules of this package that define programs
-AREAS = ("basics",)
+AREAS = ("basics", "dynamic_shapes")
 
 
 def program(name: str) -> Callable[[Program], Program]:
