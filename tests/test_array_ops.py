@@ -513,8 +513,8 @@ def test_argument_errors():
         cr.concat([x, cr.placeholder(cr.float64, shape=[2, 3])], 0)
     with pytest.raises(InvalidArgumentError, match="batch_dims"):
         cr.gather(x, [0], batch_dims=1)
-    with pytest.raises(InvalidArgumentError, match="static int"):
-        cr.tile(x, [cr.shape(x)[0], 1])
+    with pytest.raises(DTypeError, match="tile multiples must be integers"):
+        cr.tile(x, cr.constant([1.0, 2.0]))
     assert "Unstack 'unstack'" in _error(lambda: cr.unstack(x, axis=2))
     assert cr.unstack(cr.zeros([0, 2])) == []
     assert cr.gather(x, [1, 0], validate_indices=True, axis=1).shape == (2, 2)
@@ -734,3 +734,80 @@ def test_merged_slice_gradients_equal_their_sum(rng):
     expected = cr.gradients(cr.reduce_sum(dense * w), list(grad_feeds))
     for got, want in zip(run(by_piece, feed), run(expected, feed), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# -- arguments known only at run time ---------------------------------------------------------------
+def _run_time(x, k):
+    """``k`` as an int32 scalar the graph cannot tell before running (``rows(x) - rows(x) + k``)."""
+    rows = cr.shape(x)[0]
+    return rows - rows + k
+
+
+def test_tile_gradient_with_run_time_multiples(rng):
+    check_op(
+        lambda x: cr.tile(x, [_run_time(x, 2), 3]),
+        lambda x: x.repeat(2, 3),
+        [randn(rng, 3, 4)],
+        second_order=True,
+    )
+
+
+@pytest.mark.parametrize("mode", ["CONSTANT", "REFLECT", "SYMMETRIC"])
+def test_pad_gradient_with_run_time_paddings(rng, mode):
+    paddings = [[1, 2], [2, 1]]
+
+    def torch_pad(x):
+        if mode == "CONSTANT":
+            return torch.nn.functional.pad(x, [2, 1, 1, 2], value=0.5)
+        return torch_mirror_pad(x, paddings, mode.lower())
+
+    check_op(
+        lambda x: cr.square(
+            cr.pad(x, [[_run_time(x, 1), 2], [2, _run_time(x, 1)]], mode=mode, constant_values=0.5)
+        ),
+        lambda x: torch.square(torch_pad(x)),
+        [randn(rng, 3, 4)],
+        second_order=True,
+    )
+
+
+def test_split_gradient_with_run_time_sizes(rng):
+    def pieces(x):
+        first, rest = cr.split(x, cr.stack([_run_time(x, 1), -1]), axis=1)
+        return cr.concat([cr.square(first), rest * 2.0], 1)
+
+    def torch_pieces(x):
+        first, rest = torch.split(x, [1, 3], dim=1)
+        return torch.cat([first**2, rest * 2.0], 1)
+
+    check_op(pieces, torch_pieces, [randn(rng, 3, 4)], second_order=True)
+
+
+def test_run_time_sizes_are_checked():
+    x = cr.placeholder(cr.float32, shape=[None, 3])
+    k = cr.placeholder(cr.int32, shape=[])
+    value = np.ones((2, 3), np.float32)
+    for node, what in [
+        (cr.tile(x, [k, 1]), "Tile 'Tile.*multiples must be >= 0"),
+        (cr.pad(x, [[k, 0], [0, 0]]), "Pad 'Pad.*paddings must be >= 0"),
+        (cr.one_hot([1], k), "OneHot 'OneHot.*depth must be >= 0"),
+        (cr.split(x, cr.stack([k, 1]), axis=1)[0], "SplitV 'split.*sizes must be >= -1"),
+    ]:
+        with pytest.raises(InvalidArgumentError, match=what) as err:
+            run(node, {x: value, k: -2})
+        assert "test_array_ops.py" in str(err.value)
+    with pytest.raises(ShapeError, match="paddings must be >= 0"):
+        cr.pad(x, [[k, -1], [0, 0]])
+    with pytest.raises(InvalidArgumentError, match="number of pieces"):
+        cr.split(x, cr.placeholder(cr.int32, shape=[None]), axis=1)
+
+
+def test_static_shapes_from_shape_tensors():
+    x = cr.placeholder(cr.float32, shape=[None, 6])
+    batch = cr.shape(x)[0]
+    assert cr.reshape(x, [batch, 2, 3]).shape == (None, 2, 3)
+    assert cr.concat([x, cr.ones([batch, 1])], 1).shape == (None, 7)
+    assert cr.tile(x, [batch, 2]).shape == (None, 12)
+    assert cr.pad(x, [[0, batch], [1, 2]]).shape == (None, 9)
+    assert cr.one_hot([0, 1], cr.shape(x)[1]).shape == (2, 6)
+    assert [p.shape for p in cr.split(x, cr.stack([2, batch]), axis=1)] == [(None, 2), (None, None)]

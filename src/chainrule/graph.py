@@ -467,6 +467,13 @@ class Node:
     dtype: DType | None
     weak: bool
 
+    # -- what is known of the value when the graph is built -------------------------------------
+    def known_value(self) -> Any:
+        """The value as far as the graph tells it (TF1's constant-value-partial inference), for
+        int scalars, vectors and matrices holding sizes: an int, or nested tuples of ints and
+        ``None`` for entries known only at run time; ``None`` when the op does not say."""
+        return None
+
     # -- facts for the plan compiler ----------------------------------------------------------
     def shape_rule(self, *shapes: Shape) -> Shape:
         """The output shape from the input shapes, each a tuple of sizes or ``None`` (unknown

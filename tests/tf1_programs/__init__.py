@@ -19,7 +19,13 @@ Program = Callable[[Any], dict[str, Any]]
 PROGRAMS: dict[str, Program] = {}
 
 #: the modules of this package that define programs
-AREAS = ("basics", "training_helpers", "collections_and_metrics", "summaries")
+AREAS = (
+    "basics",
+    "training_helpers",
+    "collections_and_metrics",
+    "summaries",
+    "dynamic_shapes",
+)
 
 
 def program(name: str) -> Callable[[Program], Program]:

@@ -18,16 +18,26 @@ import numpy as np
 from ..dtypes import DType, as_dtype, float32, float64, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Node
-from .base import Constant, Operation, _to_array, convert_to_tensor, lift_operands
+from .base import (
+    Constant,
+    Operation,
+    _to_array,
+    convert_to_tensor,
+    known_value,
+    lift_operands,
+)
 from .registry import NotDifferentiable, RegisterGradient
 from .shape_ops import (
     _axis,
+    _check_int_node,
     _common_dtype,
     _shape_operand,
     _static_int,
     _static_ints,
+    _static_or_node,
     _static_shape,
-    _vector_node_shape,
+    constant_value_as_shape,
+    runtime_sizes,
 )
 from .shapes import Shape, as_shape, fmt, is_known
 from .slice_ops import StridedSlice, Unstack, _AxisPiece
@@ -134,10 +144,14 @@ class Fill(Operation):
     def infer(self, dims: Node, value: Node) -> tuple[Shape, DType | None]:
         if value.shape is not None and value.shape != ():
             raise ShapeError(f"fill value must be a scalar, got shape {fmt(value.shape)}")
-        return _vector_node_shape(dims), value.dtype
+        shape = constant_value_as_shape(dims)
+        if shape is not None and any(d is not None and d < 0 for d in shape):
+            raise ShapeError(f"fill dims has a negative dimension: {fmt(shape)}")
+        return shape, value.dtype
 
     def compute(self, dims: Any, value: Any) -> np.ndarray:
-        return np.full(tuple(int(d) for d in np.reshape(dims, -1)), value, np.result_type(value))
+        shape = runtime_sizes(dims, "fill dims", self)
+        return np.full(shape, value, np.result_type(value))
 
 
 @RegisterGradient("Fill")
@@ -223,6 +237,13 @@ class Concat(Operation):
 
     def compute(self, *values: Any) -> np.ndarray:
         return np.concatenate(values, axis=self.axis)
+
+    def known_value(self) -> Any:
+        """Vectors the graph knows in part, joined (``concat([shape(x)[:1], [7]], 0)``)."""
+        parts = [known_value(v) for v in self.inputs]
+        if self.axis != 0 or any(not isinstance(p, tuple) for p in parts):
+            return None
+        return sum(parts, ())
 
 
 @RegisterGradient("Concat")
@@ -324,6 +345,14 @@ class Stack(Operation):
     def compute(self, *values: Any) -> np.ndarray:
         return np.stack(values, axis=self.axis)
 
+    def known_value(self) -> Any:
+        """Scalars (or vectors) the graph knows in part, stacked (``[shape(x)[0], 2, 3]``)."""
+        parts = [known_value(v) for v in self.inputs]
+        unknown_vector = any(
+            p is None and v.shape != () for p, v in zip(parts, self.inputs, strict=True)
+        )
+        return None if self.axis != 0 or unknown_vector else tuple(parts)
+
 
 @RegisterGradient("Stack")
 def _stack_grad(op: Node, grad: Node) -> list[Node | None]:
@@ -361,14 +390,18 @@ class OneHot(Operation):
     ):
         self.depth_spec, self.axis_spec, self.to = depth, axis, dtype
         self.on_spec, self.off_spec = on_value, off_value
-        super().__init__([indices], name=name)
+        super().__init__([indices, *_size_input(depth)], name=name)
 
-    def infer(self, indices: Node) -> tuple[Shape, DType | None]:
+    def infer(self, indices: Node, depth: Node | None = None) -> tuple[Shape, DType | None]:
         self.on = _to_array(self.on_spec, self.to)
         self.off = _to_array(self.off_spec, self.to)
-        self.depth = _static_int(self.depth_spec, "one_hot depth")
+        self.depth = None if depth is not None else _static_int(self.depth_spec, "one_hot depth")
         self.axis = _static_int(self.axis_spec, "one_hot axis")
-        if self.depth < 0:
+        if depth is not None:
+            _check_int_node(depth, "one_hot depth")
+            if depth.shape not in (None, ()):
+                raise ShapeError(f"depth must be a scalar, got shape {fmt(depth.shape)}")
+        elif self.depth < 0:
             raise ShapeError(f"depth must be >= 0, got {self.depth}")
         if self.on.shape != () or self.off.shape != ():
             raise ShapeError("on_value and off_value must be scalars")
@@ -382,9 +415,10 @@ class OneHot(Operation):
         a = n if self.axis == -1 else self.axis
         return indices.shape[:a] + (self.depth,) + indices.shape[a:], self.to
 
-    def compute(self, indices: Any) -> np.ndarray:
+    def compute(self, indices: Any, depth: Any = None) -> np.ndarray:
         indices = np.asarray(indices)
-        hot = indices[..., None] == np.arange(self.depth)
+        n = self.depth if depth is None else runtime_sizes(depth, "one_hot depth", self)[0]
+        hot = indices[..., None] == np.arange(n)
         out = np.where(hot, self.on, self.off).astype(self.to.np, copy=False)
         return out if self.axis == -1 else np.moveaxis(out, -1, self.axis)
 
@@ -412,7 +446,7 @@ def one_hot(
     on = 1 if on_value is None else on_value
     off = 0 if off_value is None else off_value
     axis = -1 if axis is None else axis
-    return OneHot(indices, depth, on, off, axis, dtype, name=name)
+    return OneHot(indices, _static_or_node(depth), on, off, axis, dtype, name=name)
 
 
 def _value_dtype(value: Any) -> DType:
@@ -422,19 +456,40 @@ def _value_dtype(value: Any) -> DType:
 
 
 # -- tile ---------------------------------------------------------------------------------------
+def _times(d: int | None, k: int | None) -> int | None:
+    """A size times a multiple, as TF1 knows it: 0 and 1 decide alone, else both must be known."""
+    if d == 0 or k == 0:
+        return 0
+    if k == 1 or d == 1:
+        return d if k == 1 else k
+    return None if d is None or k is None else d * k
+
+
+def _size_input(value: Any) -> list[Node]:
+    """The extra input of an op whose size argument is known only at run time."""
+    return [value] if isinstance(value, Node) else []
+
+
 class Tile(Operation):
-    """Repeat ``x`` ``multiples[i]`` times along each axis ``i``."""
+    """Repeat ``x`` ``multiples[i]`` times along each axis ``i`` (static, or an int vector node)."""
 
     op_type = "Tile"
 
     def __init__(self, x: Any, multiples: Any, name: str | None = None):
         self.multiples_spec = multiples
-        super().__init__([x], name=name)
+        super().__init__([x, *_size_input(multiples)], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
-        m = self.multiples = _static_ints(self.multiples_spec, "tile multiples")
-        if any(k < 0 for k in m):
-            raise ShapeError(f"multiples {list(m)} must be >= 0")
+    def infer(self, x: Node, multiples: Node | None = None) -> tuple[Shape, DType | None]:
+        if multiples is None:
+            self.multiples = _static_ints(self.multiples_spec, "tile multiples")
+            if any(k < 0 for k in self.multiples):
+                raise ShapeError(f"multiples {list(self.multiples)} must be >= 0")
+            m: Shape = self.multiples
+        else:
+            self.multiples = None
+            m = constant_value_as_shape(multiples)
+            if m is None:
+                return None if x.shape is None else (None,) * len(x.shape), x.dtype
         if x.shape is None:
             return (None,) * len(m), x.dtype
         if len(m) != len(x.shape):
@@ -442,19 +497,22 @@ class Tile(Operation):
                 f"multiples {list(m)} has {len(m)} entries for a tensor of shape "
                 f"{fmt(x.shape)} (rank {len(x.shape)})"
             )
-        return tuple(None if d is None else d * k for d, k in zip(x.shape, m, strict=True)), x.dtype
+        return tuple(_times(d, k) for d, k in zip(x.shape, m, strict=True)), x.dtype
 
-    def compute(self, x: Any) -> np.ndarray:
-        if np.ndim(x) != len(self.multiples):
+    def compute(self, x: Any, multiples: Any = None) -> np.ndarray:
+        m = self.multiples
+        if multiples is not None:
+            m = runtime_sizes(multiples, "tile multiples", self)
+        if np.ndim(x) != len(m):
             raise ShapeError(
-                f"multiples {list(self.multiples)} do not match a value of shape {fmt(np.shape(x))}"
+                f"multiples {list(m)} do not match a value of shape {fmt(np.shape(x))}"
             )
-        return np.tile(x, self.multiples)
+        return np.tile(x, m)
 
 
 @RegisterGradient("Tile")
-def _tile_grad(op: Node, grad: Node) -> Node:
-    return TileGrad(grad, op.inputs[0], op.multiples)
+def _tile_grad(op: Node, grad: Node) -> list[Node | None]:
+    return [TileGrad(grad, op.inputs[0], op.multiples_spec)] + [None] * (len(op.inputs) - 1)
 
 
 class TileGrad(Operation):
@@ -462,27 +520,33 @@ class TileGrad(Operation):
 
     op_type = "TileGrad"
 
-    def __init__(self, grad: Node, like: Node, multiples: tuple[int, ...], name: str | None = None):
-        self.multiples = multiples
-        super().__init__([grad, like], name=name)
+    def __init__(self, grad: Node, like: Node, multiples: Any, name: str | None = None):
+        self.multiples_spec = multiples
+        self.multiples = None if isinstance(multiples, Node) else multiples
+        super().__init__([grad, like, *_size_input(multiples)], name=name)
 
-    def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Node, like: Node, *multiples: Node) -> tuple[Shape, DType | None]:
         return like.shape, grad.dtype
 
-    def compute(self, grad: Any, like: Any) -> np.ndarray:
+    def compute(self, grad: Any, like: Any, multiples: Any = None) -> np.ndarray:
+        m = self.multiples if multiples is None else np.reshape(multiples, -1)
         shape = np.shape(like)
-        split_axes = [n for d, m in zip(shape, self.multiples, strict=True) for n in (m, d)]
+        split_axes = [n for d, k in zip(shape, m, strict=True) for n in (int(k), d)]
         tiles = np.reshape(grad, split_axes)
         return tiles.sum(axis=tuple(_range(0, 2 * len(shape), 2)))
 
 
 @RegisterGradient("TileGrad")
 def _tile_grad_grad(op: Node, grad: Node) -> list[Node | None]:
-    return [tile(grad, op.multiples), None]
+    return [tile(grad, op.multiples_spec)] + [None] * (len(op.inputs) - 1)
 
 
 def tile(input: Any, multiples: Any, name: str | None = None) -> Node:  # noqa: A002
-    """Repeat ``input`` ``multiples[i]`` times along axis ``i`` (one entry per axis)."""
+    """Repeat ``input`` ``multiples[i]`` times along axis ``i`` (one entry per axis); the
+    multiples may be a node or a list holding scalar nodes (``[shape(x)[0], 1]``)."""
+    multiples = _static_or_node(multiples)
+    if isinstance(multiples, Node):
+        _check_int_node(multiples, "tile multiples")
     return Tile(input, multiples, name=name)
 
 

@@ -105,6 +105,39 @@ class Constant(Node):
     def kernel(self) -> Callable[[], Any]:
         return self.compute
 
+    def known_value(self) -> Any:
+        """Its ints as nested tuples (scalars, vectors and matrices of sizes)."""
+        value = np.asarray(self.value)
+        if value.dtype.kind not in "iu" or value.ndim > 2:
+            return None
+        return _as_tuples(value.tolist())
+
+
+def _as_tuples(value: Any) -> Any:
+    """Nested lists as nested tuples (ints and ``None`` stay as they are)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def known_value(node: Node) -> Any:
+    """What the graph tells of the int tensor ``node`` before it runs: an int (or ``None``) for
+    a scalar, nested tuples of ints and ``None``s for a vector or matrix of known shape, ``None``
+    when not even the shape is known. The ops say what they know (``Node.known_value``)."""
+    if node.dtype is not None and not node.dtype.is_integer:
+        return None
+    found = node.known_value()
+    if found is not None:
+        return found
+    if node.shape is None or None in node.shape or not node.shape or len(node.shape) > 2:
+        return None
+    return _as_tuples(np.full(node.shape, None, dtype=object).tolist())
+
+
+def fully_known(value: Any) -> bool:
+    """Whether a ``known_value`` holds no unknown entry."""
+    if isinstance(value, tuple):
+        return all(fully_known(v) for v in value)
+    return value is not None
+
 
 def _constant_value(value: Any, dtype: DType | None, shape: Shape, weak: bool) -> Any:
     if weak and dtype is None and type(value) in (int, float, bool):

@@ -18,7 +18,13 @@ from ..graph import Node, PlanValue, Specialized
 from .base import Operation
 from .plan_facts import stretches_input, unchanged_shape
 from .registry import RegisterGradient
-from .shape_ops import _shape_operand, _static_shape, _vector_node_shape, reshape
+from .shape_ops import (
+    _shape_operand,
+    _static_shape,
+    constant_value_as_shape,
+    reshape,
+    runtime_sizes,
+)
 from .shapes import Shape, fmt, is_int, is_known
 
 __all__ = ["broadcast_to"]
@@ -204,7 +210,7 @@ class BroadcastTo(Operation):
             _check_broadcastable(x.shape, self.target)
             return self.shape_rule(x.shape), x.dtype
         self.target = None
-        target = _vector_node_shape(shape_node)
+        target = constant_value_as_shape(shape_node)
         if target is not None:
             _check_broadcastable(x.shape, target)
         return target, x.dtype
@@ -214,7 +220,9 @@ class BroadcastTo(Operation):
         return None if self.target is None else tuple(self.target)
 
     def compute(self, x: Any, shape_value: Any = None) -> np.ndarray:
-        target = self.target if shape_value is None else tuple(int(d) for d in shape_value)
+        target = self.target
+        if shape_value is not None:
+            target = runtime_sizes(shape_value, "broadcast_to shape", self)
         return np.broadcast_to(x, target)
 
     def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:

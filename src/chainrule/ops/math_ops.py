@@ -15,7 +15,7 @@ from ..dtypes import DType, as_dtype, float64
 from ..errors import InvalidArgumentError, ShapeError
 from ..graph import Node, PlanValue
 from . import array_ops, broadcast_ops
-from .base import Constant, Operation, convert_to_tensor, lift_operands
+from .base import Constant, Operation, convert_to_tensor, known_value, lift_operands
 from .elementwise import Binary, Broadcasting, SameShape, Unary, _broadcast_all, common_dtype
 from .logic_ops import equal, logical_not, logical_or, where
 from .plan_facts import unchanged_shape
@@ -418,6 +418,10 @@ class Cast(SameShape, Operation):
     def compute(self, x: Any) -> np.ndarray:
         return np.asarray(x).astype(self.to.np)
 
+    def known_value(self) -> Any:
+        """Sizes cast from one int type to another keep what is known of them."""
+        return known_value(self.inputs[0]) if self.to.is_integer else None
+
 
 @RegisterGradient("Cast")
 def _cast_grad(op: Node, grad: Node) -> Node | None:
@@ -439,6 +443,9 @@ class Identity(Unary):
 
     def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
         return 0
+
+    def known_value(self) -> Any:
+        return known_value(self.inputs[0])
 
 
 def _identity_kernel(x: Any) -> Any:

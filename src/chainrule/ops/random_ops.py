@@ -22,7 +22,7 @@ from ..dtypes import DType, as_dtype, float32, int32
 from ..errors import DTypeError, FailedPreconditionError, InvalidArgumentError, ShapeError
 from ..graph import Graph, Node, get_default_graph
 from . import math_ops
-from .base import Operation, convert_to_tensor, graph_of
+from .base import Operation, convert_to_tensor, graph_of, known_value
 from .registry import NotDifferentiable
 from .shapes import Shape
 
@@ -76,6 +76,9 @@ class PackShape(Operation):
 
     def compute(self, *parts: Any) -> np.ndarray:
         return np.array([int(p) for p in parts], dtype=np.int32)
+
+    def known_value(self) -> Any:
+        return tuple(known_value(p) for p in self.inputs)
 
 
 NotDifferentiable("PackShape")

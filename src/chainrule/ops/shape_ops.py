@@ -15,7 +15,7 @@ import numpy as np
 from ..dtypes import DType, as_dtype, int32
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Node, PlanValue
-from .base import Constant, Operation
+from .base import Constant, Operation, fully_known, known_value
 from .plan_facts import adds_leading_ones, unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, fmt, is_int, is_known
@@ -95,26 +95,61 @@ def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
     return out
 
 
+def _holds_node(value: Any) -> bool:
+    """Whether a (nested) list holds a node somewhere."""
+    if isinstance(value, Node):
+        return True
+    return isinstance(value, list | tuple) and any(_holds_node(v) for v in value)
+
+
 def _shape_operand(shape: Any) -> Any:
-    """A shape argument as given, or one int32 vector node when it mixes ints and scalar nodes."""
-    if isinstance(shape, list | tuple) and any(isinstance(d, Node) for d in shape):
+    """A size argument as given, or one int node when its (nested) list holds scalar nodes
+    (``[shape(x)[0], 10]``, ``[[0, n], [1, 1]]``), stacked as TF1 packs such lists."""
+    if isinstance(shape, list | tuple) and _holds_node(shape):
         from .array_ops import stack
 
-        return stack(list(shape), axis=0)
+        return stack([_shape_operand(d) for d in shape], axis=0)
     return shape
 
 
-def _vector_node_shape(shape_node: Node) -> Shape:
-    """The static shape described by an int vector node: its values if constant, else unknowns."""
-    if shape_node.dtype is not None and not shape_node.dtype.is_integer:
-        raise DTypeError(f"a shape must be an int vector, got {shape_node.dtype.name}")
+def _static_or_node(value: Any) -> Any:
+    """A size argument as a static value when the graph already tells all of it (ints, lists,
+    constants, ``shape(x)`` of a known shape), else as the int node that holds it at run time."""
+    value = _shape_operand(value)
+    if not isinstance(value, Node):
+        return value
+    known = known_value(value)
+    return known if fully_known(known) else value
+
+
+def _check_int_node(node: Node, what: str) -> None:
+    """A DTypeError unless ``node`` holds integers."""
+    if node.dtype is not None and not node.dtype.is_integer:
+        raise DTypeError(f"{what} must be integers, got {node.dtype.name}")
+
+
+def constant_value_as_shape(shape_node: Node) -> Shape:
+    """The static shape an int vector node describes: the entries the graph already knows
+    (constants, ``shape(x)`` of a partly known ``x``, stacks, concats and slices of those),
+    ``None`` for the others, or ``None`` when even its length is unknown (TF1's
+    ``constant_value_as_shape``)."""
+    _check_int_node(shape_node, "a shape")
     if shape_node.shape is not None and len(shape_node.shape) != 1:
         raise ShapeError(f"a shape must be a vector, got a tensor of shape {fmt(shape_node.shape)}")
-    if isinstance(shape_node, Constant):
-        return tuple(int(d) for d in np.reshape(shape_node.value, -1))
-    if shape_node.shape is None or shape_node.shape[0] is None:
-        return None
-    return (None,) * shape_node.shape[0]
+    known = known_value(shape_node)
+    return None if known is None else tuple(known)
+
+
+def runtime_sizes(value: Any, what: str, node: Node, lowest: int = 0) -> tuple[int, ...]:
+    """The ints of a size argument given at run time, or an InvalidArgumentError naming
+    ``node`` when one is below ``lowest`` or not an integer."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{what} must be integers, got {array.dtype}", node)
+    sizes = tuple(int(v) for v in array.reshape(-1))
+    if any(v < lowest for v in sizes):
+        raise InvalidArgumentError(f"{what} must be >= {lowest}, got {list(sizes)}", node)
+    return sizes
 
 
 # -- shape, size, rank ------------------------------------------------------------------------------
@@ -133,6 +168,11 @@ class ShapeOf(Operation):
 
     def compute(self, x: Any) -> np.ndarray:
         return np.array(np.shape(x), dtype=self.out_type.np)
+
+    def known_value(self) -> Any:
+        """The static shape of ``x``: its known sizes are known values."""
+        x = self.inputs[0]
+        return None if x.shape is None else tuple(x.shape)
 
 
 NotDifferentiable("Shape")
@@ -209,16 +249,20 @@ class Reshape(Operation):
             _check_reshape(x.shape, self.target)
             return self.shape_rule(x.shape), x.dtype
         self.target = None
-        target = _vector_node_shape(shape_node)
-        if target is None or None in target:
-            return target, x.dtype
-        _check_reshape(x.shape, target)
-        return _reshaped(x.shape, target), x.dtype
+        self.partial_target = constant_value_as_shape(shape_node)
+        if self.partial_target is not None and None not in self.partial_target:
+            _check_reshape(x.shape, self.partial_target)
+        return self.shape_rule(x.shape), x.dtype
 
     def shape_rule(self, x: Shape, *shape_node: Shape) -> Shape:
-        """The static target, its ``-1`` worked out from ``x`` (a target given by a node is
-        known only at run time)."""
-        return None if self.target is None else _reshaped(x, self.target)
+        """The target, its ``-1`` worked out from ``x``; for a target given by a node, the
+        entries the graph knows (a ``-1`` beside unknown entries stays unknown, as in TF1)."""
+        if self.target is not None:
+            return _reshaped(x, self.target)
+        target = self.partial_target
+        if target is None or None not in target:
+            return None if target is None else _reshaped(x, target)
+        return tuple(None if d == -1 else d for d in target)
 
     def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
         return unchanged_shape(args, out)
@@ -227,7 +271,9 @@ class Reshape(Operation):
         return adds_leading_ones(args, out_sym)
 
     def compute(self, x: Any, shape_value: Any = None) -> np.ndarray:
-        target = self.target if shape_value is None else tuple(int(d) for d in shape_value)
+        target = self.target
+        if shape_value is not None:
+            target = runtime_sizes(shape_value, "a reshape target", self, lowest=-1)
         try:
             return np.reshape(x, target)
         except ValueError:

@@ -16,9 +16,17 @@ import numpy as np
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Node
-from .base import Constant, Operation, convert_to_tensor
+from .base import Constant, Operation, convert_to_tensor, fully_known, known_value
 from .registry import RegisterGradient
-from .shape_ops import _axis, _common_dtype, _static_int, _static_ints
+from .shape_ops import (
+    _axis,
+    _check_int_node,
+    _common_dtype,
+    _static_int,
+    _static_ints,
+    _static_or_node,
+    runtime_sizes,
+)
 from .shapes import Shape, fmt
 
 # ``slice`` is a TF1 op name defined below; the module uses Python's through this.
@@ -246,6 +254,16 @@ class StridedSlice(Operation):
         x = np.asarray(x)
         return x[self.slicer.resolve(x.shape)]
 
+    def known_value(self) -> Any:
+        """An entry or a slice of a vector the graph knows in part (``shape(x)[1:]``)."""
+        known = known_value(self.inputs[0])
+        key = self.key
+        if not isinstance(known, tuple) or key is None or len(key) != 1:
+            return None
+        if isinstance(key[0], int | _slice) and known and not isinstance(known[0], tuple):
+            return known[key[0]]
+        return None
+
 
 class Unstack(StridedSlice):
     """One of the tensors ``unstack`` returns: entry ``index`` along ``axis``."""
@@ -394,7 +412,9 @@ def split(
     """Split ``value`` along ``axis`` into equal parts (an int) or parts of the given sizes."""
     value = convert_to_tensor(value)
     axis = _static_int(axis, "split axis")
-    spec = num_or_size_splits
+    spec = _static_or_node(num_or_size_splits)
+    if isinstance(spec, Node):
+        return _split_at_run_time(value, spec, axis, num, name or "split")
     if isinstance(spec, Constant) and np.ndim(spec.value) == 0:
         spec = spec.value
     if not isinstance(spec, Node) and np.ndim(spec) == 0:
@@ -411,6 +431,80 @@ def split(
         Split(value, _AxisPiece(axis, i, num=piece_num, sizes=sizes), name=name or "split")
         for i in range(parts)
     ]
+
+
+def _split_at_run_time(value: Node, sizes: Node, axis: int, num: Any, name: str) -> list[Node]:
+    """The pieces of sizes held by an int vector node; how many must be known statically."""
+    _check_int_node(sizes, "split sizes")
+    if sizes.shape is not None and len(sizes.shape) != 1:
+        raise ShapeError(f"split sizes must be a vector, got a tensor of shape {fmt(sizes.shape)}")
+    parts = None if sizes.shape is None else sizes.shape[0]
+    if num is not None:
+        parts = _static_int(num, "split num")
+    if parts is None:
+        raise InvalidArgumentError("split: cannot tell the number of pieces of sizes; pass num")
+    return [SplitPiece(value, sizes, axis, i, name=name) for i in range(parts)]
+
+
+class SplitPiece(Operation):
+    """Piece ``index`` along ``axis`` of a split whose sizes an int vector gives at run time
+    (one size may be -1: the rest)."""
+
+    op_type = "SplitV"
+
+    def __init__(self, x: Any, sizes: Node, axis: int, index: int, name: str | None = None):
+        self.axis, self.index = axis, index
+        super().__init__([x, sizes], name=name)
+
+    def infer(self, x: Node, sizes: Node) -> tuple[Shape, DType | None]:
+        known = known_value(sizes)
+        if x.shape is None:
+            return None, x.dtype
+        a = _axis(self.axis, len(x.shape), "split axis")
+        piece = known[self.index] if known is not None else None
+        if fully_known(known) and x.shape[a] is not None:
+            start, stop = _AxisPiece(a, self.index, sizes=known).bounds(x.shape, a)
+            piece = stop - start
+        return x.shape[:a] + (None if piece == -1 else piece,) + x.shape[a + 1 :], x.dtype
+
+    def compute(self, x: Any, sizes: Any) -> Any:
+        x = np.asarray(x)
+        return x[_piece_at(self, sizes).resolve(x.shape)]
+
+
+def _piece_at(op: Node, sizes: Any) -> _AxisPiece:
+    """Where piece ``op.index`` of a split lies, from the sizes given at run time."""
+    return _AxisPiece(op.axis, op.index, sizes=runtime_sizes(sizes, "split sizes", op, -1))
+
+
+@RegisterGradient("SplitV")
+def _split_piece_grad(op: Node, grad: Node) -> list[Node | None]:
+    return [SplitPieceGrad(grad, op.inputs[0], op.inputs[1], op.axis, op.index), None]
+
+
+class SplitPieceGrad(Operation):
+    """Scatter ``grad`` into zeros shaped like ``like`` where piece ``index`` of a split was."""
+
+    op_type = "SplitVGrad"
+
+    def __init__(
+        self, grad: Node, like: Node, sizes: Node, axis: int, index: int, name: str | None = None
+    ):
+        self.axis, self.index = axis, index
+        super().__init__([grad, like, sizes], name=name)
+
+    def infer(self, grad: Node, like: Node, sizes: Node) -> tuple[Shape, DType | None]:
+        return like.shape, grad.dtype
+
+    def compute(self, grad: Any, like: Any, sizes: Any) -> np.ndarray:
+        out = np.zeros(np.shape(like), dtype=np.result_type(grad))
+        out[_piece_at(self, sizes).resolve(out.shape)] = grad
+        return out
+
+
+@RegisterGradient("SplitVGrad")
+def _split_piece_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+    return [SplitPiece(grad, op.inputs[2], op.axis, op.index), None, None]
 
 
 # -- gather -------------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""TF1 programs on arguments known only at run time (tile multiples, paddings, one_hot depth,
+split sizes, shapes built from ``tf.shape``) and the static shapes TF1 infers from their
+constant parts, fed through placeholders of unknown batch size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import program
+
+_X = np.arange(12, dtype=np.float32).reshape(2, 6) / 4.0
+_Y = np.arange(60, dtype=np.float32).reshape(2, 6, 5) / 10.0
+
+
+def _shapes_and_values(tf: Any, build: Any) -> dict[str, Any]:
+    """Each tensor ``build`` makes from ``x`` (?, 6) and ``y`` (?, 6, 5): its static shape
+    as TF1 infers it and its value for a batch of 2."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=[None, 6])
+        y = tf.placeholder(tf.float32, shape=[None, 6, 5])
+        tensors = build(tf, x, y)
+        with tf.Session() as sess:
+            values = sess.run(tensors, {x: _X, y: _Y})
+    results: dict[str, Any] = {}
+    for key, tensor in tensors.items():
+        results[f"{key} static shape"] = str(tensor.get_shape().as_list())
+        results[key] = values[key]
+    return results
+
+
+@program("dynamic_shape_arguments")
+def dynamic_shape_arguments(tf: Any) -> dict[str, Any]:
+    """Shapes built from ``tf.shape``: reshape, fill, zeros, ones, broadcast_to, concat."""
+
+    def build(tf: Any, x: Any, y: Any) -> dict[str, Any]:
+        batch = tf.shape(x)[0]
+        return {
+            "reshape stack": tf.reshape(x, tf.stack([batch, 2, 3])),
+            "reshape list": tf.reshape(x, [batch, 2, 3]),
+            "reshape -1": tf.reshape(x, [batch, -1, 3]),
+            "reshape concat": tf.reshape(x, tf.concat([tf.shape(x)[:1], [3, 2]], 0)),
+            "concat ones": tf.concat([x, tf.ones([batch, 1])], 1),
+            "fill slice": tf.fill(tf.shape(y)[1:], 2.0),
+            "zeros shape": tf.zeros(tf.shape(y)),
+            "zeros cast shape": tf.zeros(tf.cast(tf.shape(y), tf.int64)),
+            "zeros last dim": tf.zeros(tf.stack([tf.shape(y)[-1], 4])),
+            "zeros known shape": tf.zeros(tf.shape(tf.ones([2, 3]))),
+            "broadcast_to": tf.broadcast_to(x[:, :1], tf.shape(x)),
+        }
+
+    return _shapes_and_values(tf, build)
+
+
+@program("dynamic_size_arguments")
+def dynamic_size_arguments(tf: Any) -> dict[str, Any]:
+    """Tile multiples, paddings, one_hot depth and split sizes given as tensors."""
+
+    def build(tf: Any, x: Any, y: Any) -> dict[str, Any]:
+        batch = tf.shape(x)[0]
+        labels = tf.cast(x[:, 0] * 4.0, tf.int32) % 6
+        split_sizes = tf.split(x, tf.stack([2, 4]), axis=1)
+        return {
+            "tile batch": tf.tile(x, [batch, 1]),
+            "tile unknown": tf.tile(x, [1, batch]),
+            "tile shape": tf.tile(x, tf.shape(x)),
+            "pad": tf.pad(x, [[0, batch], [1, 2]], constant_values=-1.0),
+            "pad reflect": tf.pad(x, [[batch - 1, 0], [2, 1]], mode="REFLECT"),
+            "one_hot known depth": tf.one_hot(labels, tf.shape(x)[1]),
+            "one_hot batch depth": tf.one_hot(labels, batch),
+            "split first": split_sizes[0],
+            "split second": split_sizes[1],
+        }
+
+    return _shapes_and_values(tf, build)
+
+
+@program("dynamic_size_gradients")
+def dynamic_size_gradients(tf: Any) -> dict[str, Any]:
+    """Gradients through tile, pad and split with run-time arguments."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=[None, 6])
+        batch = tf.shape(x)[0]
+        tiled = tf.tile(x, [batch, 1])
+        padded = tf.pad(x, [[0, batch], [1, 2]], mode="SYMMETRIC")
+        first, rest = tf.split(x, tf.stack([2, 4]), axis=1)
+        loss = (
+            tf.reduce_sum(tiled * tiled)
+            + tf.reduce_sum(tf.sin(padded))
+            + tf.reduce_sum(first * 3.0)
+            + tf.reduce_sum(rest**2)
+        )
+        grad = tf.gradients(loss, x)[0]
+        with tf.Session() as sess:
+            return {"loss": sess.run(loss, {x: _X}), "gradient": sess.run(grad, {x: _X})}
