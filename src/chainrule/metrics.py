@@ -215,15 +215,14 @@ def precision(
     name: str | None = None,
 ) -> Metric:
     """true positives / (true positives + false positives); 0 while nothing is predicted."""
-    graph = _graph_of(labels, predictions)
-    with graph.as_default(), graph.name_scope(name or "precision"):
-        labels, predictions = _boolean_pair(labels, predictions)
-        tp, tp_update = _count(logical_and(labels, predictions), weights, "true_positives")
-        fp_condition = logical_and(logical_not(labels), predictions)
-        fp, fp_update = _count(fp_condition, weights, "false_positives")
-        value = _safe_div(tp, tp + fp, "value")
-        update_op = _safe_div(tp_update, tp_update + fp_update, "update_op")
-    return _collect(value, update_op, metrics_collections, updates_collections)
+    return _true_positive_share(
+        labels,
+        predictions,
+        weights,
+        (metrics_collections, updates_collections),
+        name or "precision",
+        missed_by_labels=True,
+    )
 
 
 def recall(
@@ -235,15 +234,40 @@ def recall(
     name: str | None = None,
 ) -> Metric:
     """true positives / (true positives + false negatives); 0 while no label is positive."""
+    return _true_positive_share(
+        labels,
+        predictions,
+        weights,
+        (metrics_collections, updates_collections),
+        name or "recall",
+        missed_by_labels=False,
+    )
+
+
+def _true_positive_share(
+    labels: Any,
+    predictions: Any,
+    weights: Any,
+    collections: tuple[Any, Any],
+    name: str,
+    missed_by_labels: bool,
+) -> Metric:
+    """tp / (tp + other): the other count is the false positives (precision) or the false
+    negatives (recall), each a local counter named as TF1 names it."""
     graph = _graph_of(labels, predictions)
-    with graph.as_default(), graph.name_scope(name or "recall"):
+    with graph.as_default(), graph.name_scope(name):
         labels, predictions = _boolean_pair(labels, predictions)
         tp, tp_update = _count(logical_and(labels, predictions), weights, "true_positives")
-        fn_condition = logical_and(labels, logical_not(predictions))
-        fn, fn_update = _count(fn_condition, weights, "false_negatives")
-        value = _safe_div(tp, tp + fn, "value")
-        update_op = _safe_div(tp_update, tp_update + fn_update, "update_op")
-    return _collect(value, update_op, metrics_collections, updates_collections)
+        if missed_by_labels:
+            other_condition = logical_and(logical_not(labels), predictions)
+            other_name = "false_positives"
+        else:
+            other_condition = logical_and(labels, logical_not(predictions))
+            other_name = "false_negatives"
+        other, other_update = _count(other_condition, weights, other_name)
+        value = _safe_div(tp, tp + other, "value")
+        update_op = _safe_div(tp_update, tp_update + other_update, "update_op")
+    return _collect(value, update_op, *collections)
 
 
 # -- auc ------------------------------------------------------------------------------------------
