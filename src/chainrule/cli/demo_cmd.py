@@ -19,6 +19,8 @@ import chainrule as cr
 from chainrule import data
 from chainrule.errors import ChainruleError
 
+from .progress import progress_bar
+
 DEFAULT_OUT = "chainrule-demo"
 
 
@@ -96,9 +98,8 @@ def build_mlp(rng: np.random.RandomState) -> Network:
 
 def train(network: Network, feed: dict, steps: int, report_every: int, quiet: bool) -> list[float]:
     """Run ``steps`` gradient-descent steps; the bar shows the loss, a line every few steps."""
-    tqdm = data.require_module("tqdm", "viz", "chainrule demo", "tqdm").tqdm
     losses: list[float] = []
-    bar = tqdm(range(steps), desc=network.title, disable=quiet, leave=False, file=sys.stderr)
+    bar = progress_bar("chainrule demo", quiet, range(steps), desc=network.title)
     for step in bar:
         J_value, _ = network.session.run([network.J, network.minimization_op], feed)
         losses.append(float(J_value))
