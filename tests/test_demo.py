@@ -37,6 +37,8 @@ def test_demo_trains_both_networks_and_writes_pictures(tmp_path):
     accuracies = [float(v) for v in re.findall(r"accuracy ([\d.]+)%", text)]
     assert accuracies[0] == 100.0 and accuracies[1] >= 95.0
     final_losses = [float(v) for v in re.findall(r"final loss ([\d.]+)", text)]
+    assert text.count("(summed over 100 points, ") == 2
+    assert "seed" not in text
     assert final_losses[0] < 2.0 and final_losses[1] < 10.0
     assert f"to {out.resolve()}" in text.splitlines()[-1]
     for name in ["perceptron_loss", "perceptron_boundary", "mlp_loss", "mlp_boundary"]:
@@ -58,6 +60,11 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     assert progress_bar("chainrule demo", True, range(3)).disable
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert progress_bar("chainrule demo", False, range(3)).disable
+
+
+def test_demo_help_names_the_tutorial_series():
+    done = run(["-m", "chainrule", "demo", "--help"], cwd=ROOT)
+    assert "Deep Learning From Scratch" in done.stdout and "seed" not in done.stdout
 
 
 def test_demo_quiet_prints_only_the_folder(tmp_path):
