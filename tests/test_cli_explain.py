@@ -48,7 +48,7 @@ def test_syntax_error_goes_to_stderr_with_a_caret_and_exit_2():
 
 def test_missing_or_malformed_values_exit_2(capsys):
     assert main(["explain", "x+y", "x=1"]) == 2
-    assert "variable 'y'" in capsys.readouterr().err
+    assert "'y'" in capsys.readouterr().err
     assert main(["explain", "x", "x=one"]) == 2
     assert "not a number" in capsys.readouterr().err
     assert main(["explain", "x", "x"]) == 2
@@ -66,6 +66,62 @@ def test_several_variables_and_negative_values(capsys):
 def test_expression_starting_with_minus_after_double_dash(capsys):
     assert main(["explain", "--", "-x^2", "x=3"]) == 0
     assert "value = -9" in capsys.readouterr().out.splitlines()
+
+
+def test_expression_starting_with_minus_without_double_dash():
+    result = chainrule("-x^2", "x=3")
+    assert result.returncode == 0, result.stderr
+    assert "value = -9" in result.stdout.splitlines()
+    assert "d/dx = -6" in result.stdout.splitlines()
+
+
+def test_leading_minus_keeps_options_and_negative_values(tmp_path, capsys):
+    dot_file = tmp_path / "g.dot"
+    assert main(["explain", "--dot", str(dot_file), "-x*y", "x=-2", "y=3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["value"] == 6.0
+    assert "digraph chainrule" in dot_file.read_text()
+
+
+def test_missing_value_hint_is_written_as_the_command_line_wants_it(capsys):
+    assert main(["explain", "x*y + z", "y=2"]) == 2
+    err = capsys.readouterr().err
+    assert "e.g. x=1 z=1" in err
+    assert "{" not in err
+
+
+def test_a_variable_given_twice_is_refused(capsys):
+    assert main(["explain", "x^2", "x=1", "x=2"]) == 2
+    captured = capsys.readouterr()
+    assert "'x' is given twice (x=1 and x=2)" in captured.err
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "expression, value, words",
+    [
+        ("sqrt(x)", "x=-1", ["Sqrt got -1 and gave nan", "not a number"]),
+        ("log(x)", "x=0", ["Log got 0 and gave -inf", "infinite"]),
+        ("sqrt(x)", "x=0", ["d/dx is inf", "infinitely steep"]),
+    ],
+)
+def test_nan_and_infinity_are_explained(capsys, expression, value, words):
+    assert main(["explain", expression, value]) == 0
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+
+
+def test_finite_results_have_no_note(capsys):
+    assert main(["explain", "(4*x+1)^2", "x=1"]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"chainrule {cr.__version__}"
 
 
 def test_json_output(capsys):
@@ -124,3 +180,5 @@ def test_parse_assignments():
     assert parse_assignments(["x=1", " y = -2.5", "z=1e-3"]) == {"x": 1.0, "y": -2.5, "z": 1e-3}
     with pytest.raises(InvalidArgumentError):
         parse_assignments(["=1"])
+    with pytest.raises(InvalidArgumentError, match="twice"):
+        parse_assignments(["x=1", "x=1"])

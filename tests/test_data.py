@@ -49,6 +49,17 @@ def test_xor_clouds_are_the_seed_part_v_points():
     np.testing.assert_array_equal(labels, [0] * 50 + [1] * 50)
 
 
+def test_xor_and_xor_clouds_give_the_same_corners_the_same_class():
+    corners = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    _, cloud_labels = data.xor_clouds(n_per_cluster=1, seed=0)  # one point per corner, in order
+    X, labels = data.xor(n=2000, seed=0)
+    quadrant_labels = [
+        np.bincount(labels[np.all(np.sign(X) == np.sign(corner - 0.5), axis=1)]).argmax()
+        for corner in corners
+    ]
+    assert cloud_labels.tolist() == quadrant_labels == [0, 0, 1, 1]
+
+
 def test_interval_task_is_seed_002_grid():
     X, y = data.interval_task()
     assert X.shape == (1, 51) and y.shape == (1, 51)
@@ -81,7 +92,7 @@ def test_toy_sets_have_documented_shapes_and_are_seeded(make, size):
 
 def test_toy_set_labels_follow_their_geometry():
     X, labels = data.xor(n=500, seed=0)
-    np.testing.assert_array_equal(labels, (X[:, 0] * X[:, 1] < 0).astype(int))
+    np.testing.assert_array_equal(labels, (X[:, 0] * X[:, 1] > 0).astype(int))
     X, labels = data.circles(n=400, factor=0.3, noise=0.0, seed=0)
     radius = np.linalg.norm(X, axis=1)
     np.testing.assert_allclose(radius[labels == 0], 1.0)

@@ -1,5 +1,6 @@
 """``chainrule demo`` and the example programs, run as a user runs them (subprocesses)."""
 
+import io
 import os
 import re
 import subprocess
@@ -8,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from test_plots import assert_valid_png
+
+from chainrule.cli import main
+from chainrule.cli.progress import progress_bar
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -33,6 +37,8 @@ def test_demo_trains_both_networks_and_writes_pictures(tmp_path):
     accuracies = [float(v) for v in re.findall(r"accuracy ([\d.]+)%", text)]
     assert accuracies[0] == 100.0 and accuracies[1] >= 95.0
     final_losses = [float(v) for v in re.findall(r"final loss ([\d.]+)", text)]
+    assert text.count("(summed over 100 points, ") == 2
+    assert "seed" not in text
     assert final_losses[0] < 2.0 and final_losses[1] < 10.0
     assert f"to {out.resolve()}" in text.splitlines()[-1]
     for name in ["perceptron_loss", "perceptron_boundary", "mlp_loss", "mlp_boundary"]:
@@ -41,7 +47,24 @@ def test_demo_trains_both_networks_and_writes_pictures(tmp_path):
     assert graph.is_file() or "graph picture skipped" in text
     if graph.is_file():
         assert_valid_png(graph, min_bytes=500, min_side=50)
-    assert "it/s" in done.stderr  # the progress bar
+    assert "it/s" not in done.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert not progress_bar("chainrule demo", False, range(3)).disable
+    assert progress_bar("chainrule demo", True, range(3)).disable
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_bar("chainrule demo", False, range(3)).disable
+
+
+def test_demo_help_names_the_tutorial_series():
+    done = run(["-m", "chainrule", "demo", "--help"], cwd=ROOT)
+    assert "Deep Learning From Scratch" in done.stdout and "seed" not in done.stdout
 
 
 def test_demo_quiet_prints_only_the_folder(tmp_path):
@@ -120,3 +143,11 @@ def test_tf1_digits_example_runs_with_the_import_swapped(tmp_path):
     text = run_example("tf1_digits.py", tmp_path)
     assert len(re.findall(r"^epoch\s+\d+", text, re.M)) == 20
     assert float(re.search(r"final test accuracy ([\d.]+)", text)[1]) >= 0.95
+
+
+def test_unusable_output_folder_is_one_line_without_traceback(tmp_path, capsys):
+    occupied = tmp_path / "a-file"
+    occupied.write_text("not a folder")
+    assert main(["demo", "--quiet", "--out", str(occupied)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule demo: ") and "Traceback" not in err

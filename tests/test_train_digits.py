@@ -101,6 +101,20 @@ def test_resume_without_checkpoint_starts_from_scratch(tmp_path):
     assert sorted(epochs(done.stdout)) == [1]
 
 
+@pytest.mark.parametrize("rate", ["nan", "inf", "-5", "0", "fast"])
+def test_unusable_learning_rates_are_refused(tmp_path, rate):
+    done = train(tmp_path, "--lr", rate, "--epochs", "1", "--quiet")
+    assert done.returncode == 2
+    assert "--lr" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_progress_bar_stays_out_of_logs(tmp_path):
+    done = train(tmp_path, "--epochs", "1")
+    assert done.returncode == 0, done.stderr
+    assert "it/s" not in done.stderr and "\r" not in done.stderr
+
+
 def test_mnist_needs_a_data_folder(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "chainrule", "train", "mnist", "--out", str(tmp_path)],

@@ -81,8 +81,10 @@ def blob_clouds(n_per_class: int = 50, seed: Seed = 0) -> tuple[np.ndarray, np.n
 def xor_clouds(n_per_cluster: int = 25, seed: Seed = 1) -> tuple[np.ndarray, np.ndarray]:
     """Seed part V: four clusters (sd 0.2) at the unit square's corners; X (4n, 2), labels (4n,).
 
-    Blue (class 0) sits at (0, 1) and (1, 0), red (class 1) at (0, 0) and (1, 1): no line
-    separates them, a hidden layer does. Drawn in the seed's order (red first).
+    Class 0 (blue) sits at the corners where exactly one coordinate is 1, (0, 1) and (1, 0);
+    class 1 (red) where both agree, (0, 0) and (1, 1): no line separates them, a hidden layer
+    does. ``xor`` labels its quadrants the same way. The random numbers are drawn in the seed's
+    order (the red clusters first), but the rows come blue first, as the seed feeds them.
     """
     n = _positive_int(n_per_cluster, "n_per_cluster")
     rng = _random_state(seed)
@@ -113,13 +115,15 @@ def interval_task(n: int = 51) -> tuple[np.ndarray, np.ndarray]:
 
 
 def xor(n: int = 200, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Points uniform on [-1, 1]^2 labelled 1 where exactly one coordinate is positive.
+    """Points uniform on [-1, 1]^2: class 0 where exactly one coordinate is positive, else 1.
 
-    X (n, 2) float64, labels (n,) int64.
+    The same corners as ``xor_clouds`` (and the seed's picture): class 0 (blue) at the top-left
+    and bottom-right quadrants, class 1 (red) at the other two. X (n, 2) float64, labels (n,)
+    int64.
     """
     n = _positive_int(n, "n")
     X = _random_state(seed).uniform(-1.0, 1.0, size=(n, 2))
-    labels = ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(np.int64)
+    labels = ((X[:, 0] > 0) == (X[:, 1] > 0)).astype(np.int64)
     return X, labels
 
 

@@ -10,6 +10,9 @@ import argparse
 import importlib
 import sys
 
+from .. import __version__
+from ..errors import ChainruleError
+
 SUBCOMMANDS = ["explain_cmd", "demo_cmd", "train_cmd", "serve_cmd"]
 
 
@@ -18,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chainrule",
         description="Computational graphs and backpropagation you can see.",
     )
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         try:
@@ -30,13 +34,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def prepare_words(words: list[str]) -> list[str]:
+    """Let ``chainrule explain "-x^2" x=3`` through: see ``explain_cmd.shield_leading_minus``."""
+    from .explain_cmd import shield_leading_minus
+
+    commands = [i for i, word in enumerate(words) if not word.startswith("-")]
+    if not commands or words[commands[0]] != "explain":
+        return words
+    start = commands[0] + 1
+    return words[:start] + shield_leading_minus(words[start:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(prepare_words(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
-    return int(args.run(args) or 0)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a subcommand; what goes wrong becomes one line on stderr and an exit code, no traceback."""
+    try:
+        return int(args.run(args) or 0)
+    except (ChainruleError, OSError) as err:
+        print(f"chainrule {args.command}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""``chainrule demo``: train the seed's perceptron and multi-layer perceptron, draw what they learnt.
+"""``chainrule demo``: train the perceptron and multi-layer perceptron of the "Deep Learning From
+Scratch" tutorial series, and draw what they learnt.
 
-Both networks are built exactly as the seed series writes them (placeholders, Variables from
-``np.random.randn``, softmax, the summed cross-entropy, ``GradientDescentOptimizer``) on the
-seed's point clouds, with the seed's random streams, so the numbers match the seed programs.
+Both networks are built exactly as the series writes them (placeholders, Variables from
+``np.random.randn``, softmax, the cross-entropy summed over the points,
+``GradientDescentOptimizer``) on its point clouds, with its random streams, so the numbers match
+the tutorial's.
 """
 
 from __future__ import annotations
@@ -19,17 +21,21 @@ import chainrule as cr
 from chainrule import data
 from chainrule.errors import ChainruleError
 
+from .progress import progress_bar
+
 DEFAULT_OUT = "chainrule-demo"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="train the seed's perceptron and MLP and write their pictures",
+        help="train the perceptron and MLP of 'Deep Learning From Scratch' and draw them",
         description=(
-            "Train the seed's perceptron (two Gaussian clouds) and multi-layer perceptron "
-            "(four XOR-like clusters) with gradient descent, print the falling loss and the "
-            "accuracy, and write decision boundaries, loss curves and the graph as pictures."
+            "Train the perceptron (two Gaussian clouds) and the multi-layer perceptron "
+            "(four XOR-like clusters) of the 'Deep Learning From Scratch' tutorial series with "
+            "gradient descent, print the falling loss (summed over the points, as the tutorial "
+            "computes it) and the accuracy, and write decision boundaries, loss curves and the "
+            "graph as pictures."
         ),
     )
     parser.add_argument(
@@ -43,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @dataclass
 class Network:
-    """A seed-style classifier: its graph, input placeholders, output, loss and train op."""
+    """A classifier as the tutorial builds it: its graph, input placeholders, output, loss and train op."""
 
     name: str
     title: str
@@ -64,7 +70,7 @@ class Network:
 
 
 def build_perceptron(rng: np.random.RandomState) -> Network:
-    """Seed part IV: ``softmax(X W + b)`` with the summed cross-entropy, learning rate 0.01."""
+    """Tutorial part IV: ``softmax(X W + b)`` with the summed cross-entropy, learning rate 0.01."""
     graph = cr.Graph()
     with graph.as_default():
         X = cr.placeholder()
@@ -78,7 +84,7 @@ def build_perceptron(rng: np.random.RandomState) -> Network:
 
 
 def build_mlp(rng: np.random.RandomState) -> Network:
-    """Seed part V: a sigmoid hidden layer of two units under the softmax, learning rate 0.03."""
+    """Tutorial part V: a sigmoid hidden layer of two units under the softmax, learning rate 0.03."""
     graph = cr.Graph()
     with graph.as_default():
         X = cr.placeholder()
@@ -96,9 +102,8 @@ def build_mlp(rng: np.random.RandomState) -> Network:
 
 def train(network: Network, feed: dict, steps: int, report_every: int, quiet: bool) -> list[float]:
     """Run ``steps`` gradient-descent steps; the bar shows the loss, a line every few steps."""
-    tqdm = data.require_module("tqdm", "viz", "chainrule demo", "tqdm").tqdm
     losses: list[float] = []
-    bar = tqdm(range(steps), desc=network.title, disable=quiet, leave=False, file=sys.stderr)
+    bar = progress_bar("chainrule demo", quiet, range(steps), desc=network.title)
     for step in bar:
         J_value, _ = network.session.run([network.J, network.minimization_op], feed)
         losses.append(float(J_value))
@@ -143,13 +148,19 @@ def run_network(
     from chainrule import plots
 
     if not quiet:
-        print(f"{network.title}: {steps} steps of gradient descent")
+        print(
+            f"{network.title}: {steps} steps of gradient descent on {len(X)} points "
+            f"(the loss is summed over the points)"
+        )
     feed = {network.X: X, network.c: data.one_hot(labels, 2)}
     with network.session:
         losses = train(network, feed, steps, report_every, quiet)
         final_accuracy = accuracy(network, X, labels)
         if not quiet:
-            print(f"  final loss {losses[-1]:.4f}, accuracy {final_accuracy:.1%}")
+            print(
+                f"  final loss {losses[-1]:.4f} (summed over {len(X)} points, "
+                f"{losses[-1] / len(X):.4f} per point), accuracy {final_accuracy:.1%}"
+            )
         pictures = []
         if draw_graph:
             picture, why = graph_picture(network, feed, out / f"{network.name}_graph.png")

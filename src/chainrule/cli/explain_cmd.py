@@ -7,7 +7,10 @@ import json
 import sys
 from typing import Any
 
+import numpy as np
+
 from ..errors import ChainruleError, InvalidArgumentError
+from ..trace import format_value
 
 #: the most chain-rule paths printed per variable
 SHOWN_PATHS = 8
@@ -15,8 +18,11 @@ SHOWN_PATHS = 8
 EXAMPLES = """examples:
   chainrule explain "(4*x+1)^2" x=1
   chainrule explain "x*y + sin(x)" x=0.5 y=2 --svg graph.svg
-  chainrule explain -- "-x^2" x=3          (use -- before an expression starting with '-')
+  chainrule explain "-x^2" x=3
 """
+
+#: the options of ``chainrule explain`` that take a value (the next word is not an expression)
+OPTIONS_WITH_VALUES = ("--svg", "--png", "--dot")
 
 
 def register(subparsers: Any) -> None:
@@ -42,14 +48,37 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def shield_leading_minus(words: list[str]) -> list[str]:
+    """Let ``explain "-x^2" x=3`` through argparse, which takes ``-x^2`` for an unknown option.
+
+    A word after ``explain`` that starts with a single ``-`` (and is neither ``-h`` nor the
+    value of ``--svg``, ``--png`` or ``--dot``) is an expression or a ``NAME=VALUE``; a leading
+    space makes argparse see it as one, and ``run`` strips the space again.
+    """
+    shielded = []
+    after_option = False
+    for word in words:
+        if word == "--":
+            return shielded + words[len(shielded) :]
+        looks_negative = word.startswith("-") and not word.startswith("--") and word != "-h"
+        shielded.append(f" {word}" if looks_negative and not after_option else word)
+        after_option = word in OPTIONS_WITH_VALUES
+    return shielded
+
+
 def parse_assignments(items: list[str]) -> dict[str, float]:
-    """``["x=1", "y=-2.5"]`` → ``{"x": 1.0, "y": -2.5}``."""
+    """``["x=1", "y=-2.5"]`` → ``{"x": 1.0, "y": -2.5}``; a name given twice is refused."""
     values: dict[str, float] = {}
     for item in items:
-        name, sep, text = item.partition("=")
+        name, sep, text = item.strip().partition("=")
         name = name.strip()
         if not sep or not name:
-            raise InvalidArgumentError(f"expected NAME=VALUE, got '{item}'")
+            raise InvalidArgumentError(f"expected NAME=VALUE, got '{item.strip()}'")
+        if name in values:
+            raise InvalidArgumentError(
+                f"'{name}' is given twice ({name}={format_number(values[name])} and "
+                f"{item.strip()}); give each variable one value"
+            )
         try:
             values[name] = float(text)
         except ValueError:
@@ -59,12 +88,14 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     from .. import dot, expr
-    from ..trace import explain, format_value
+    from ..trace import explain
 
     try:
-        expression = expr.parse(args.expression)
-        trace = explain(expression, parse_assignments(args.assignments))
-    except ChainruleError as err:  # a syntax error (with its caret), a missing value, ...
+        expression = expr.parse(args.expression.strip())
+        values = parse_assignments(args.assignments)
+        require_every_value(expression, values)
+        trace = explain(expression, values)
+    except ChainruleError as err:  # a syntax error (with its caret), a repeated name, ...
         print(f"chainrule explain: {err}", file=sys.stderr)
         return 2
     if args.json:
@@ -77,13 +108,69 @@ def run(args: argparse.Namespace) -> int:
             print(f"d/d{name} = {format_value(trace.gradient(name), 12)}")
             for line in chain_rule_lines(trace, name):
                 print(line)
+    for note in non_finite_notes(trace):
+        print(f"note: {note}", file=sys.stderr)
     return _write_pictures(args, trace, dot)
+
+
+def format_number(value: float) -> str:
+    """``1.0`` → ``1``, ``2.5`` → ``2.5``: a value as one would type it on the command line."""
+    return f"{value:g}"
+
+
+def require_every_value(expression: Any, values: dict[str, float]) -> None:
+    """Refuse to run without a value for each variable, naming it as the command line wants it."""
+    missing = [name for name in expression.variables if name not in values]
+    if missing:
+        wanted = " ".join(f"{name}=1" for name in missing)
+        raise InvalidArgumentError(
+            f"'{expression.text}' needs a value for {', '.join(repr(n) for n in missing)}: "
+            f"add it to the command, e.g. {wanted}"
+        )
+
+
+def non_finite_notes(trace: Any) -> list[str]:
+    """Say in words where a nan or an infinity came from, for the value and for each gradient."""
+    culprit = _first_non_finite_node(trace)
+    if culprit is not None:
+        return [_value_note(trace, culprit)]
+    notes = []
+    for name in trace.variables:
+        gradient = trace.gradient(name)
+        if gradient is not None and not np.all(np.isfinite(gradient)):
+            notes.append(
+                f"d/d{name} is {format_value(gradient)}: the value is finite, but a "
+                "function on the way is infinitely steep at this point (like sqrt at 0)"
+            )
+    return notes
+
+
+def _first_non_finite_node(trace: Any) -> Any:
+    """The first node, in forward order, whose value is nan or infinite (``None`` if none)."""
+    for node in trace.nodes:
+        if node.value is not None and not np.all(np.isfinite(node.value)):
+            return node
+    return None
+
+
+def _value_note(trace: Any, node: Any) -> str:
+    """``Sqrt got -1 and gave nan (not a number): ...`` with a word on why."""
+    inputs = ", ".join(format_value(trace.node(name).value) for name in node.inputs)
+    result = format_value(node.value)
+    if np.any(np.isnan(node.value)):
+        why = (
+            "nan means 'not a number': the input is outside where the function is defined "
+            "(sqrt or log of a negative number, 0/0, inf - inf)"
+        )
+    else:
+        why = (
+            "the result is infinite (log(0), 1/0, or a number too large for floats, like exp(1000))"
+        )
+    return f"{node.op_type} got {inputs} and gave {result}; {why}"
 
 
 def chain_rule_lines(trace: Any, variable: str, limit: int = SHOWN_PATHS) -> list[str]:
     """``  x -> Mul -> Add -> Pow: 4 * 1 * 10 = 40``: one line per path, at most ``limit``."""
-    from ..trace import format_value
-
     lines = []
     for path in trace.paths(variable, limit):
         if path.product is None:

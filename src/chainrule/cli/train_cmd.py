@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import numpy as np
 import chainrule as cr
 from chainrule import data
 from chainrule.errors import ChainruleError
+
+from .progress import progress_bar
 
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_PREFIX = "model"
@@ -47,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (adam)"
     )
     parser.add_argument(
-        "--lr", type=float, default=None, help="learning rate (default: the optimizer's own)"
+        "--lr",
+        type=_learning_rate,
+        default=None,
+        help="learning rate, a positive number (default: the optimizer's own)",
     )
     parser.add_argument("--hidden", type=_positive, default=64, help="hidden units (64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of split, weights, shuffling")
@@ -68,6 +74,20 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    """A finite, positive learning rate: nan, inf, 0 or a negative rate cannot train a network."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number such as 0.001, got {text}: gradient descent steps "
+            "against the gradient by this much, so it must be above 0 and finite"
+        )
     return value
 
 
@@ -268,7 +288,6 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from chainrule import plots
 
-    tqdm = data.require_module("tqdm", "viz", "chainrule train", "tqdm").tqdm
     out = Path(args.out or f"chainrule-train-{args.dataset}").expanduser().resolve()
     checkpoints = out / CHECKPOINT_DIR
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -296,12 +315,11 @@ def _train(args: argparse.Namespace) -> int:
         batches_per_epoch = -(-len(X_train) // args.batch_size)
         accuracy = _test_accuracy(session, model, X_test, y_test)
         for epoch in range(start + 1, args.epochs + 1):
-            with tqdm(
+            with progress_bar(
+                "chainrule train",
+                args.quiet,
                 total=batches_per_epoch,
                 desc=f"epoch {epoch}/{args.epochs}",
-                disable=args.quiet,
-                leave=False,
-                file=sys.stderr,
             ) as progress:
                 losses = train_epoch(
                     session, model, X_train, targets, args.batch_size, [args.seed, epoch], progress
