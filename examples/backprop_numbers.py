@@ -1,16 +1,16 @@
-"""Seed 002: backpropagation on small networks, checked against the slow way (perturbation).
+"""The backprop notebook: backpropagation on small networks, checked against the slow way (perturbation).
 
 Run:
 
     python examples/backprop_numbers.py [OUT_DIR]
 
-1. The logistic-regression graph of the seed (x1=1.5, x2=2.5, w1=-4, w2=3, b=-1, y=1):
+1. The notebook's logistic-regression graph (x1=1.5, x2=2.5, w1=-4, w2=3, b=-1, y=1):
    forward values and the gradients of the log loss.
 2. The 1-D interval network (1 -> 2 sigmoid -> 1 sigmoid) in its partly trained state: the
-   loss, every parameter's gradient by backprop, and the seed's perturbation study for each
+   loss, every parameter's gradient by backprop, and the notebook's perturbation study for each
    parameter (loss over a small range of the parameter, fitted slope) side by side. The
    picture goes to OUT_DIR/perturbation.png (default: the current folder).
-3. One gradient-descent step with the slopes, as the seed takes it, and the trained network.
+3. One gradient-descent step with the slopes, as the notebook takes it, and the trained network.
 """
 
 import sys
@@ -50,7 +50,7 @@ X, Y = cr.data.interval_task(51)  # X (1, 51) in [-1, 1]; Y = 1 where |x| > 0.5
 
 
 def interval_network(weights, biases):
-    """The seed's Network: A = sigmoid(W @ A + b) per layer, log loss summed over points."""
+    """The notebook's Network: A = sigmoid(W @ A + b) per layer, log loss summed over points."""
     graph = cr.Graph()
     with graph.as_default():
         A = cr.constant(X, name="X")

@@ -1,7 +1,7 @@
-# ruff: noqa: F403, F405  (the seed imports everything with *)
-"""Seed part V: a multi-layer perceptron learns the XOR-like clusters no line can separate.
+# ruff: noqa: F403, F405  (the tutorial imports everything with *)
+"""Deep Learning From Scratch, part V: a multi-layer perceptron learns the XOR-like clusters no line can separate.
 
-Written in the seed's style (``from chainrule import *``). Run:
+Written in the tutorial's style (``from chainrule import *``). Run:
 
     python examples/mlp.py [OUT_DIR]
 
@@ -92,7 +92,7 @@ labels = np.array([0] * len(blue_points) + [1] * len(red_points))
 accuracy = np.mean(session.run(p_output, feed_dict).argmax(axis=1) == labels)
 print("Final loss:", session.run(J, feed_dict), " Accuracy:", accuracy)
 
-# The seed colours a grid point by point; one batched run over the whole grid is the same
+# The tutorial colours a grid point by point; one batched run over the whole grid is the same
 # picture, much faster.
 print(
     "Wrote",

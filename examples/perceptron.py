@@ -1,11 +1,11 @@
-# ruff: noqa: F403, F405  (the seed imports everything with *)
-"""Seed part IV: a perceptron separating two point clouds, trained by gradient descent.
+# ruff: noqa: F403, F405  (the tutorial imports everything with *)
+"""Deep Learning From Scratch, part IV: a perceptron separating two point clouds, trained by gradient descent.
 
-Written as the seed writes it (``from chainrule import *``). Run:
+Written as the tutorial writes it (``from chainrule import *``). Run:
 
     python examples/perceptron.py [OUT_DIR]
 
-It prints the falling loss and the learnt weights and writes perceptron_line.png (the seed's
+It prints the falling loss and the learnt weights and writes perceptron_line.png (the tutorial's
 separating line) and perceptron_boundary.png into OUT_DIR (default: the current folder).
 """
 
@@ -76,7 +76,7 @@ labels = np.array([0] * len(blue_points) + [1] * len(red_points))
 accuracy = np.mean(session.run(p, {X: feed_dict[X]}).argmax(axis=1) == labels)
 print("Accuracy:", accuracy)
 
-# The seed's picture: the line where both classes are equally likely, and the points.
+# The tutorial's picture: the line where both classes are equally likely, and the points.
 # (p is 1/2 for both classes where x·(W[:,0] - W[:,1]) + b[0] - b[1] = 0.)
 x_axis = np.linspace(-4, 4, 100)
 w = W_value[:, 0] - W_value[:, 1]

@@ -85,7 +85,7 @@ def __getattr__(name: str):
 Tensor = Node
 __version__ = "0.1.0"
 
-# ``from chainrule import *`` (as the seed programs do) must not hide Python's builtins
+# ``from chainrule import *`` (as the Deep Learning From Scratch programs do) must not hide Python's builtins
 # such as abs, pow, round or bool; those stay reachable as ``cr.abs`` etc.
 __all__ = sorted(
     name

@@ -167,7 +167,7 @@ def _gradient_or_zeros(y: Node, x: Node) -> Node:
 
 
 def compute_gradients(loss: Node) -> dict[Node, Node]:
-    """The seed's form: ``{node: d(loss)/d(node)}`` for every node the loss depends on."""
+    """The form of the Deep Learning From Scratch series: ``{node: d(loss)/d(node)}`` for every node the loss depends on."""
     graph = loss.graph
     with graph.as_default(), graph.name_scope("gradients"):
         return backprop([loss], [None])

@@ -1,9 +1,9 @@
-"""Data sets to train on: the seeds' point clouds, toy 2-D problems, handwritten digits, MNIST.
+"""Data sets to train on: the tutorials' point clouds, toy 2-D problems, handwritten digits, MNIST.
 
 Every toy generator takes ``seed`` (an int, a ``np.random.RandomState`` to draw from, or
 ``None`` for fresh entropy) and returns NumPy arrays ``(X, labels)``. Two-class point clouds
-are ordered as the seeds feed them: class 0 ("blue") first, then class 1 ("red"), so
-``one_hot(labels)`` is exactly the seed's ``c`` feed::
+are ordered as the tutorials feed them: class 0 ("blue") first, then class 1 ("red"), so
+``one_hot(labels)`` is exactly the ``c`` feed of the Deep Learning From Scratch series::
 
     X, labels = cr.data.blob_clouds(seed=0)      # X (100, 2) float64, labels (100,) int64
     feed_dict = {X_ph: X, c: cr.data.one_hot(labels)}
@@ -43,7 +43,7 @@ Seed = int | np.random.RandomState | None
 
 
 def _random_state(seed: Seed) -> np.random.RandomState:
-    """A legacy RandomState, so seeded clouds match the seeds' ``np.random.seed(...)`` draws."""
+    """A legacy RandomState, so seeded clouds match the tutorials' ``np.random.seed(...)`` draws."""
     if isinstance(seed, np.random.RandomState):
         return seed
     if seed is not None and (not isinstance(seed, int | np.integer) or isinstance(seed, bool)):
@@ -66,10 +66,10 @@ def _two_classes(class0: np.ndarray, class1: np.ndarray) -> tuple[np.ndarray, np
 
 
 def blob_clouds(n_per_class: int = 50, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Seed part IV: red ~ N(-2, 1), blue ~ N(+2, 1) in 2-D; X (2n, 2), labels (2n,), blue = 0.
+    """Deep Learning From Scratch, part IV: red ~ N(-2, 1), blue ~ N(+2, 1) in 2-D; X (2n, 2), labels (2n,), blue = 0.
 
-    Red is drawn first, then blue, as the seed does, so ``seed=0`` gives the points of
-    ``np.random.seed(0)`` followed by the seed's two ``randn`` calls.
+    Red is drawn first, then blue, as the tutorial does, so ``seed=0`` gives the points of
+    ``np.random.seed(0)`` followed by the tutorial's two ``randn`` calls.
     """
     n = _positive_int(n_per_class, "n_per_class")
     rng = _random_state(seed)
@@ -79,12 +79,12 @@ def blob_clouds(n_per_class: int = 50, seed: Seed = 0) -> tuple[np.ndarray, np.n
 
 
 def xor_clouds(n_per_cluster: int = 25, seed: Seed = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Seed part V: four clusters (sd 0.2) at the unit square's corners; X (4n, 2), labels (4n,).
+    """Deep Learning From Scratch, part V: four clusters (sd 0.2) at the unit square's corners; X (4n, 2), labels (4n,).
 
     Class 0 (blue) sits at the corners where exactly one coordinate is 1, (0, 1) and (1, 0);
     class 1 (red) where both agree, (0, 0) and (1, 1): no line separates them, a hidden layer
-    does. ``xor`` labels its quadrants the same way. The random numbers are drawn in the seed's
-    order (the red clusters first), but the rows come blue first, as the seed feeds them.
+    does. ``xor`` labels its quadrants the same way. The random numbers are drawn in the tutorial's
+    order (the red clusters first), but the rows come blue first, as the tutorial feeds them.
     """
     n = _positive_int(n_per_cluster, "n_per_cluster")
     rng = _random_state(seed)
@@ -106,7 +106,7 @@ def xor_clouds(n_per_cluster: int = 25, seed: Seed = 1) -> tuple[np.ndarray, np.
 def interval_task(n: int = 51) -> tuple[np.ndarray, np.ndarray]:
     """Seed 002's 1-D task: X (1, n) evenly spaced on [-1, 1], y (1, n) = 1.0 where |x| > 0.5.
 
-    Examples are columns (the seed computes ``W @ A``); the grid is fixed, so there is no seed.
+    Examples are columns (the backprop notebook computes ``W @ A``); the grid is fixed, so there is no seed.
     """
     n = _positive_int(n, "n")
     X = np.linspace(-1, 1, n).reshape(1, n)
@@ -117,7 +117,7 @@ def interval_task(n: int = 51) -> tuple[np.ndarray, np.ndarray]:
 def xor(n: int = 200, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """Points uniform on [-1, 1]^2: class 0 where exactly one coordinate is positive, else 1.
 
-    The same corners as ``xor_clouds`` (and the seed's picture): class 0 (blue) at the top-left
+    The same corners as ``xor_clouds`` (and the tutorial's picture): class 0 (blue) at the top-left
     and bottom-right quadrants, class 1 (red) at the other two. X (n, 2) float64, labels (n,)
     int64.
     """
@@ -165,7 +165,7 @@ def _ring(rng: np.random.RandomState, n: int, radius: float) -> np.ndarray:
 
 
 def one_hot(labels: Any, num_classes: int | None = None) -> np.ndarray:
-    """Integer labels (n,) as float64 rows (n, num_classes): the seeds' ``c`` feed."""
+    """Integer labels (n,) as float64 rows (n, num_classes): the tutorials' ``c`` feed."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iub"):
         raise InvalidArgumentError(

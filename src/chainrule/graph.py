@@ -404,7 +404,7 @@ def control_dependencies(nodes: Sequence[Node] | None) -> contextlib.AbstractCon
 class Node:
     """A vertex of the graph: a placeholder, variable, constant or operation, and its output.
 
-    As in the seed series, an operation *is* its output tensor: ``op.output is op``.
+    As in the Deep Learning From Scratch series, an operation *is* its output tensor: ``op.output is op``.
 
     Besides its shape rule, kernel and gradient, an op declares here every fact the plan
     compiler needs about it; the plan passes ask these hooks and name no op type. The
@@ -559,7 +559,7 @@ class Node:
             node.consumers.append(self)
         self.graph._add(self)
 
-    # -- the seed's vocabulary -------------------------------------------------------------
+    # -- the tutorials' vocabulary -------------------------------------------------------------
     @property
     def input_nodes(self) -> tuple[Node, ...]:
         return self.inputs

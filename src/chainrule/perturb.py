@@ -64,7 +64,7 @@ class PerturbationResult:
         return abs(self.slope - self.gradient)
 
     def plot(self, path: str | os.PathLike, learning_rate: float = 0.002) -> Path:
-        """Write the seed's picture: loss change per parameter change, slope, step arrow."""
+        """Write the backprop notebook's picture: loss change per parameter change, slope, step arrow."""
         from .plots import perturbation
 
         return perturbation(self, path, learning_rate=learning_rate)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["loss_curve", "decision_boundary", "perturbation"]
 
-# class 0 is the seeds' blue cloud, class 1 the red one; more classes use tab10
+# class 0 is the tutorials' blue cloud, class 1 the red one; more classes use tab10
 _CLASS_COLORS = ["#1f5fbf", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
 _REGION_COLORS = ["#c6d9f5", "#f7c9c9", "#cdeccd", "#ffe0bf", "#e2d6ef", "#e6d5cf", "#f8d8ee"]
 

@@ -289,7 +289,7 @@ def shape_matches(static: tuple[int | None, ...], actual: tuple[int, ...]) -> bo
 
 
 def placeholder(dtype: Any = None, shape: Any = None, name: str | None = None) -> Placeholder:
-    """A node fed at run time; untyped placeholders accept any numeric value (as in the seed)."""
+    """A node fed at run time; untyped placeholders accept any numeric value (as the Deep Learning From Scratch programs feed lists)."""
     return Placeholder(dtype=dtype, shape=shape, name=name)
 
 

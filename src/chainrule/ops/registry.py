@@ -1,4 +1,4 @@
-"""Op types and their gradient functions: ``@RegisterGradient("MyOp")`` as in the seed and TF1."""
+"""Op types and their gradient functions: ``@RegisterGradient("MyOp")`` as in the Deep Learning From Scratch series and TF1."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ __all__ = [
     "json_safe",
 ]
 
-#: the value a variable takes until the user sets it (the seed evaluates at x = 1)
+#: the value a variable takes until the user sets it (backprop-vis evaluates at x = 1)
 DEFAULT_VARIABLE_VALUE = 1.0
 #: the most chain-rule paths per variable sent to the page (their count is always sent)
 MAX_PATHS = 64

@@ -159,7 +159,7 @@
     document.body.dataset.ready = "true";
   }
 
-  // Index the answer and give every node the short letter name the seed uses (a, b, c, ...
+  // Index the answer and give every node the short letter name backprop-vis uses (a, b, c, ...
   // in forward order); variables keep their own names, and no letter repeats one of them.
   function prepare(answer) {
     const nodes = new Map(answer.nodes.map((node) => [node.name, node]));
