@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import DType, as_dtype, float32, int32, is_lossless_cast
+from ..dtypes import DType, as_dtype, float32, int32, int64, is_lossless_cast
 from ..dtypes import bool as bool_
 from ..errors import ChainruleError, DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Graph, Node, get_default_graph, with_node
@@ -165,11 +165,12 @@ def _to_array(value: Any, dtype: DType | None) -> np.ndarray:
                 f"cannot make a tensor of {_short(value)} (ragged or non-numeric)"
             ) from None
         if array.dtype == object:
+            _refuse_oversized_ints(value)
             raise InvalidArgumentError(f"cannot make a tensor of {value!r} (ragged or non-numeric)")
         if array.dtype.kind == "f" and dtype is None:
             array = array.astype(np.float32)
-        elif array.dtype.kind == "i" and dtype is None:
-            array = array.astype(np.int32)
+        elif array.dtype.kind in "iu" and dtype is None:
+            array = array.astype(_python_int_dtype(array, value))
     if array.dtype.kind not in "biuf":
         raise InvalidArgumentError(f"cannot make a tensor of {value!r} (dtype {array.dtype})")
     if dtype is not None and array.dtype != dtype.np:
@@ -177,6 +178,36 @@ def _to_array(value: Any, dtype: DType | None) -> np.ndarray:
             raise DTypeError(f"cannot convert {_short(value)} to {dtype.name} without loss")
         array = array.astype(dtype.np)
     return array
+
+
+def _python_int_dtype(array: np.ndarray, value: Any) -> type:
+    """TF1's dtype for Python ints: int32 when every one fits, else int64, else an error."""
+    if array.size == 0:
+        return np.int32
+    low, high = int(array.min()), int(array.max())
+    if _INT32.min <= low and high <= _INT32.max:
+        return np.int32
+    if _INT64.min <= low and high <= _INT64.max:
+        return np.int64
+    raise InvalidArgumentError(_too_large_message(value))
+
+
+def _refuse_oversized_ints(value: Any) -> None:
+    """Python ints beyond int64 come out of NumPy as objects: say so, not "non-numeric"."""
+    flat = np.asarray(value, dtype=object).ravel()
+    if flat.size and all(type(v) is int for v in flat):
+        raise InvalidArgumentError(_too_large_message(value))
+
+
+def _too_large_message(value: Any) -> str:
+    return (
+        f"cannot make a tensor of {_short(value)}: an integer there does not fit int64 "
+        f"(from {_INT64.min} to {_INT64.max}); use a float, e.g. constant(float(n))"
+    )
+
+
+_INT32 = np.iinfo(np.int32)
+_INT64 = np.iinfo(np.int64)
 
 
 def _short(value: Any) -> str:
@@ -231,11 +262,12 @@ def lift_operands(values: Sequence[Any]) -> list[Node]:
 
 
 def default_dtype_for(value: Any) -> DType | None:
-    """TF1's dtype for a bare Python scalar: bool, int32 or float32 (None for anything else)."""
+    """TF1's dtype for a bare Python scalar: bool, int32 (int64 when it does not fit) or float32
+    (None for anything else)."""
     if isinstance(value, bool):
         return bool_
     if isinstance(value, int):
-        return int32
+        return int32 if _INT32.min <= value <= _INT32.max else int64
     if isinstance(value, float):
         return float32
     return None

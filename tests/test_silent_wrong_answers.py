@@ -1,0 +1,39 @@
+"""Bad input that used to give a silent wrong answer or a bare Python exception: each is now
+computed as TF1 does or refused with a chainrule.errors error that names what is wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import InvalidArgumentError
+
+
+def run(fetches, feed=None):
+    with cr.Session() as session:
+        return session.run(fetches, feed)
+
+
+# -- Python integers wider than int32 ----------------------------------------------------------------
+def test_python_ints_that_do_not_fit_int32_become_int64():
+    big = cr.constant(2**40)
+    mixed = cr.constant([1, 2**33 + 5])
+    assert big.dtype == cr.int64 and mixed.dtype == cr.int64
+    assert run(big) == 2**40
+    np.testing.assert_array_equal(run(mixed), [1, 2**33 + 5])
+    assert run(cr.constant(-(2**63))) == -(2**63)
+    assert cr.constant(7).dtype == cr.int32
+
+
+def test_a_wide_python_int_as_an_operand_is_int64():
+    assert run(cr.add(2**40, 1)) == 2**40 + 1
+    assert cr.Variable(2**40).dtype == cr.int64
+
+
+@pytest.mark.parametrize("value", [2**63, 2**70, [1, -(2**64)]])
+def test_python_ints_that_do_not_fit_int64_are_refused(value):
+    with pytest.raises(InvalidArgumentError, match="does not fit int64") as info:
+        cr.constant(value, name="huge")
+    assert "Const 'huge'" in str(info.value)
+    assert "test_silent_wrong_answers.py" in str(info.value)
