@@ -37,3 +37,30 @@ def test_python_ints_that_do_not_fit_int64_are_refused(value):
         cr.constant(value, name="huge")
     assert "Const 'huge'" in str(info.value)
     assert "test_silent_wrong_answers.py" in str(info.value)
+
+
+# -- integer division by zero --------------------------------------------------------------------------
+@pytest.mark.parametrize(("build", "op_type"), [(cr.floordiv, "FloorDiv"), (cr.floormod, "FloorMod")])
+def test_integer_division_by_zero_is_refused_naming_the_node(build, op_type):
+    with pytest.raises(InvalidArgumentError, match="division by zero") as info:
+        run(build(7, 0, name="q"))
+    assert f"{op_type} 'q'" in str(info.value)
+    assert "test_silent_wrong_answers.py" in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [cr.int32, None])
+def test_a_zero_fed_as_an_integer_divisor_is_refused(dtype):
+    x = cr.placeholder(dtype, shape=[3])
+    y = cr.placeholder(dtype, shape=[3])
+    quotient, remainder = x // y, x % y
+    feed = {x: np.array([7, 8, 9], np.int32), y: np.array([2, 0, 3], np.int32)}
+    for fetch in (quotient, remainder):
+        with pytest.raises(InvalidArgumentError, match="division by zero"):
+            run(fetch, feed)
+    feed[y] = np.array([2, 3, -4], np.int32)
+    np.testing.assert_array_equal(run([quotient, remainder], feed), [[3, 2, -3], [1, 2, -3]])
+
+
+def test_float_division_by_zero_stays_ieee():
+    assert run(cr.floordiv(7.0, 0.0)) == np.inf
+    assert np.isnan(run(cr.floormod(7.0, 0.0)))
