@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.errors import InvalidArgumentError
+from chainrule.errors import InvalidArgumentError, ShapeError
 
 
 def run(fetches, feed=None):
@@ -40,7 +40,9 @@ def test_python_ints_that_do_not_fit_int64_are_refused(value):
 
 
 # -- integer division by zero --------------------------------------------------------------------------
-@pytest.mark.parametrize(("build", "op_type"), [(cr.floordiv, "FloorDiv"), (cr.floormod, "FloorMod")])
+@pytest.mark.parametrize(
+    ("build", "op_type"), [(cr.floordiv, "FloorDiv"), (cr.floormod, "FloorMod")]
+)
 def test_integer_division_by_zero_is_refused_naming_the_node(build, op_type):
     with pytest.raises(InvalidArgumentError, match="division by zero") as info:
         run(build(7, 0, name="q"))
@@ -64,3 +66,46 @@ def test_a_zero_fed_as_an_integer_divisor_is_refused(dtype):
 def test_float_division_by_zero_stays_ieee():
     assert run(cr.floordiv(7.0, 0.0)) == np.inf
     assert np.isnan(run(cr.floormod(7.0, 0.0)))
+
+
+# -- shapes that are not shapes ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("shape", "says"),
+    [
+        ([2.5, 3], "2.5 in shape .* not a whole number"),
+        ([-5], "-5 in shape .* negative"),
+        ("abc", "list of sizes"),
+        ([[1], [2]], r"\[1\] in shape .* not a whole number"),
+        (2.5, "list of sizes"),
+    ],
+)
+def test_a_placeholder_refuses_a_shape_that_is_not_one(shape, says):
+    with pytest.raises(ShapeError, match=says) as info:
+        cr.placeholder(cr.float32, shape=shape, name="images")
+    assert "Placeholder 'images'" in str(info.value)
+    assert "test_silent_wrong_answers.py" in str(info.value)
+
+
+def test_whole_sizes_of_any_number_type_and_unknown_sizes_are_accepted():
+    shape = [np.int64(2), 3.0, None, -1]
+    assert cr.placeholder(cr.float32, shape=shape).shape == (2, 3, None, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "shape", "says"),
+    [
+        (1.0, [2.5], "2.5 in shape .* not a whole number"),
+        (1.0, [-3], "-3 in shape .* negative"),
+        ([1, 2, 3], [2, 2], r"cannot give 3 values the shape \(2, 2\)"),
+        (np.ones(3), [None], "must be fully known"),
+    ],
+)
+def test_a_constant_refuses_a_shape_its_value_cannot_take(value, shape, says):
+    with pytest.raises(ShapeError, match=says) as info:
+        cr.constant(value, shape=shape, name="table")
+    assert "Const 'table'" in str(info.value)
+
+
+def test_a_constant_fills_or_reshapes_to_a_good_shape():
+    np.testing.assert_array_equal(run(cr.constant(7, shape=[2])), [7, 7])
+    np.testing.assert_array_equal(run(cr.constant([1, 2, 3, 4], shape=[2, 2])), [[1, 2], [3, 4]])

@@ -144,13 +144,24 @@ def _constant_value(value: Any, dtype: DType | None, shape: Shape, weak: bool) -
         return value
     array = _to_array(value, dtype)
     if shape is not None:
-        if array.size == 1 and None not in shape:
-            array = np.full(shape, array.reshape(()), dtype=array.dtype)
-        elif array.shape != shape:
-            array = array.reshape(shape)
+        array = _shaped(array, shape)
     array = np.array(array, copy=True)
     array.flags.writeable = False
     return array
+
+
+def _shaped(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray:
+    """``array`` in the constant's requested ``shape``: one value fills it, else a reshape."""
+    if None in shape:
+        raise ShapeError(f"a constant's shape must be fully known, got {fmt(shape)}")
+    if array.size == 1:
+        return np.full(shape, array.reshape(()), dtype=array.dtype)
+    if array.size != int(np.prod(shape)):
+        raise ShapeError(
+            f"cannot give {array.size} values the shape {fmt(shape)}; pass one value to fill "
+            f"it or exactly {int(np.prod(shape))}"
+        )
+    return array.reshape(shape)
 
 
 def _to_array(value: Any, dtype: DType | None) -> np.ndarray:
@@ -280,8 +291,11 @@ class Placeholder(Node):
 
     def __init__(self, dtype: Any = None, shape: Any = None, name: str | None = None):
         self._setup(get_default_graph(), (), name)
-        self.dtype = as_dtype(dtype)
-        self.shape = as_shape(shape)
+        try:
+            self.dtype = as_dtype(dtype)
+            self.shape = as_shape(shape)
+        except ChainruleError as err:
+            raise with_node(err, self) from None
         self._register()
 
     def check_feed(self, value: Any) -> np.ndarray:

@@ -140,6 +140,7 @@ class FloorMod(IntegerDivision):
     fn = np.mod
     checked_fn = staticmethod(_integer_mod)
 
+
 Maximum = _binary("Maximum", np.maximum)
 Minimum = _binary("Minimum", np.minimum)
 
