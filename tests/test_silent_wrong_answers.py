@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.errors import InvalidArgumentError, ShapeError
+from chainrule.errors import GraphError, InvalidArgumentError, ShapeError
 
 
 def run(fetches, feed=None):
@@ -109,3 +109,22 @@ def test_a_constant_refuses_a_shape_its_value_cannot_take(value, shape, says):
 def test_a_constant_fills_or_reshapes_to_a_good_shape():
     np.testing.assert_array_equal(run(cr.constant(7, shape=[2])), [7, 7])
     np.testing.assert_array_equal(run(cr.constant([1, 2, 3, 4], shape=[2, 2])), [[1, 2], [3, 4]])
+
+
+# -- gradients across graphs, and of nothing -----------------------------------------------------------
+def test_gradients_between_two_graphs_are_refused_naming_both_nodes():
+    with cr.Graph().as_default():
+        y = cr.square(cr.constant(3.0), name="loss")
+    with cr.Graph().as_default():
+        x = cr.placeholder(cr.float32, name="weights")
+        with pytest.raises(GraphError) as info:
+            cr.gradients(y, [x])
+    message = str(info.value)
+    assert "Placeholder 'weights'" in message and "Square 'loss'" in message
+    assert "another graph" in message
+
+
+def test_gradients_of_no_ys_is_refused():
+    x = cr.placeholder(cr.float32)
+    with pytest.raises(InvalidArgumentError, match="at least one y"):
+        cr.gradients([], [x])

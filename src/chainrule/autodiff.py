@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import GraphError, InvalidArgumentError
+from .errors import GraphError, InvalidArgumentError, describe
 from .graph import Node, topological_order
 from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
@@ -113,11 +113,12 @@ def gradients(
 
     ``grad_ys`` weights each y (default: ones); ``stop_gradients`` are treated as constants.
     """
-    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    ys_list = _ys_of(ys, "gradients")
     xs_list = _as_list(xs)
     for x in xs_list:
         if not isinstance(x, Node):
             raise InvalidArgumentError(f"gradients() needs graph nodes as xs, got {x!r}")
+        _require_same_graph(ys_list[0], x)
     grad_list = _as_list(grad_ys) if grad_ys is not None else [None] * len(ys_list)
     if len(grad_list) != len(ys_list):
         raise InvalidArgumentError(f"{len(grad_list)} grad_ys for {len(ys_list)} ys")
@@ -125,6 +126,26 @@ def gradients(
     with graph.as_default(), graph.name_scope(name):
         table = backprop(ys_list, grad_list, xs_list, _as_list(stop_gradients or []))
     return [table.get(x) for x in xs_list]
+
+
+def _ys_of(ys: Any, caller: str) -> list[Node]:
+    """The ys of ``gradients()`` or ``hessians()`` as nodes of one graph (at least one)."""
+    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    if not ys_list:
+        raise InvalidArgumentError(f"{caller}() needs at least one y to differentiate, got none")
+    for y in ys_list[1:]:
+        _require_same_graph(ys_list[0], y)
+    return ys_list
+
+
+def _require_same_graph(first: Node, other: Node) -> None:
+    """A derivative exists only within one graph: nodes of two graphs are a mistake."""
+    if other.graph is not first.graph:
+        raise GraphError(
+            f"it is in another graph than {describe(first)}, so neither can be differentiated "
+            f"with respect to the other; build both in the same graph",
+            other,
+        )
 
 
 def hessians(
@@ -135,7 +156,7 @@ def hessians(
 
     ``None`` where x does not affect ys; each x needs a fully known shape.
     """
-    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    ys_list = _ys_of(ys, "hessians")
     graph = ys_list[0].graph
     with graph.as_default(), graph.name_scope(name):
         firsts = gradients(ys_list, xs)
