@@ -128,3 +128,36 @@ def test_gradients_of_no_ys_is_refused():
     x = cr.placeholder(cr.float32)
     with pytest.raises(InvalidArgumentError, match="at least one y"):
         cr.gradients([], [x])
+
+
+# -- user gradient functions ---------------------------------------------------------------------------
+def _user_op(op_type, gradient):
+    """A user op computing 2 * x, registered under ``op_type`` with the gradient given."""
+    cls = type(op_type, (cr.Operation,), {"compute": lambda self, x: 2 * x})
+    cls.infer = lambda self, x: (x.shape, x.dtype)
+    cr.RegisterGradient(op_type)(gradient)
+    return cls
+
+
+def test_a_user_gradient_of_the_wrong_shape_is_refused_naming_the_op():
+    Doubled = _user_op("DoubledWrongGradShape", lambda op, grad: cr.ones([3]))
+    x = cr.placeholder(cr.float32, shape=[2], name="x")
+    y = Doubled([x], name="doubled")
+    with pytest.raises(ShapeError) as info:
+        cr.gradients(y, [x])
+    message = str(info.value)
+    assert "DoubledWrongGradShape 'doubled'" in message
+    assert "shape (3,) for its input 'x' of shape (2,)" in message
+
+
+def test_a_user_gradient_function_that_raises_is_reported_naming_the_op():
+    def broken(op, grad):
+        return {}["missing"]
+
+    Doubled = _user_op("DoubledBrokenGrad", broken)
+    x = cr.placeholder(cr.float32, shape=[2])
+    y = Doubled([x], name="doubled")
+    with pytest.raises(GraphError, match="raised KeyError: 'missing'") as info:
+        cr.gradients(y, [x])
+    assert "DoubledBrokenGrad 'doubled'" in str(info.value)
+    assert isinstance(info.value.__cause__, KeyError)

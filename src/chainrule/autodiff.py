@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import GraphError, InvalidArgumentError, describe
+from .errors import ChainruleError, GraphError, InvalidArgumentError, ShapeError, describe
 from .graph import Node, topological_order
 from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
 from .ops.math_ops import add_n
 from .ops.registry import gradient_function
+from .ops.shapes import fmt, is_known
 
 __all__ = ["gradients", "compute_gradients", "hessians"]
 
@@ -85,7 +86,7 @@ def _propagate(node: Node, grad: Node, between: set[Node], pending: dict) -> Non
     fn = gradient_function(node)
     if fn is None:
         return
-    input_grads = fn(node, grad)
+    input_grads = _call_gradient_function(fn, node, grad)
     if len(node.inputs) == 1 and not isinstance(input_grads, list | tuple):
         input_grads = [input_grads]
     if len(input_grads) != len(node.inputs):
@@ -98,7 +99,31 @@ def _propagate(node: Node, grad: Node, between: set[Node], pending: dict) -> Non
         if inp_grad is None or not want:
             continue
         inp_grad = convert_to_tensor(inp_grad, graph=node.graph, dtype_hint=inp.dtype)
+        _require_input_shape(node, inp, inp_grad)
         pending.setdefault(inp, []).append(inp_grad)
+
+
+def _call_gradient_function(fn: Any, node: Node, grad: Node) -> Any:
+    """``fn(node, grad)``; a plain Python error inside it is reported naming the op."""
+    try:
+        return fn(node, grad)
+    except ChainruleError:
+        raise
+    except Exception as err:
+        raise GraphError(
+            f"the gradient function of {node.op_type} raised {type(err).__name__}: {err}", node
+        ) from err
+
+
+def _require_input_shape(node: Node, inp: Node, inp_grad: Node) -> None:
+    """A gradient has its input's shape; checked where both are known when the graph is built."""
+    if is_known(inp.shape) and is_known(inp_grad.shape) and inp.shape != inp_grad.shape:
+        raise ShapeError(
+            f"the gradient function of {node.op_type} returned a gradient of shape "
+            f"{fmt(inp_grad.shape)} for its input '{inp.name}' of shape {fmt(inp.shape)}; "
+            f"a gradient has the shape of its input",
+            node,
+        )
 
 
 def gradients(
