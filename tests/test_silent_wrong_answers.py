@@ -161,3 +161,44 @@ def test_a_user_gradient_function_that_raises_is_reported_naming_the_op():
         cr.gradients(y, [x])
     assert "DoubledBrokenGrad 'doubled'" in str(info.value)
     assert isinstance(info.value.__cause__, KeyError)
+
+
+# -- user ops whose compute() disagrees with infer() ---------------------------------------------------
+class ReturnsWhatItIsGiven(cr.Operation):
+    """A user op returning ``result`` whatever its input, declaring the input's shape."""
+
+    def __init__(self, x, result, name=None):
+        self.result = result
+        super().__init__([x], name=name)
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def compute(self, x):
+        return self.result
+
+
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        (np.zeros(3, np.float32), r"shape \(3,\), but infer\(\) declared \(2,\)"),
+        ("abc", r"returned a str \('abc'\)"),
+        (None, "returned a NoneType"),
+        (np.array(["a", "b"]), "returned a ndarray"),
+    ],
+)
+def test_a_user_op_returning_what_it_did_not_declare_is_refused_naming_it(result, says):
+    x = cr.placeholder(cr.float32, shape=[2])
+    y = ReturnsWhatItIsGiven(x, result, name="mine")
+    with pytest.raises(InvalidArgumentError, match=says) as info:
+        run(y * 2.0, {x: [1.0, 2.0]})
+    assert "ReturnsWhatItIsGiven 'mine'" in str(info.value)
+    assert "test_silent_wrong_answers.py" in str(info.value)
+
+
+def test_a_user_op_returning_what_it_declared_runs():
+    x = cr.placeholder(cr.float32, shape=[2])
+    y = ReturnsWhatItIsGiven(x, np.array([3.0, 4.0], np.float32))
+    np.testing.assert_array_equal(run(y * 2.0, {x: [1.0, 2.0]}), [6.0, 8.0])
+    unknown = cr.placeholder(cr.float32)
+    assert run(ReturnsWhatItIsGiven(unknown, 5.0), {unknown: [1.0]}) == 5.0

@@ -16,7 +16,7 @@ from ..dtypes import bool as bool_
 from ..errors import ChainruleError, DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Graph, Node, get_default_graph, with_node
 from .registry import register_op_type
-from .shapes import Shape, as_shape, fmt
+from .shapes import Shape, as_shape, fmt, is_known
 
 __all__ = ["Operation", "Constant", "Placeholder", "constant", "placeholder", "convert_to_tensor"]
 
@@ -62,6 +62,34 @@ class Operation(Node):
     def kernel(self) -> Callable[..., Any]:
         """The function a compiled plan calls with the input values (``compute`` by default)."""
         return self.compute
+
+
+def check_user_value(node: Node, value: Any) -> Any:
+    """A user op's result must be numbers, shaped as its ``infer`` said when that was fully
+    known: a wrong value would otherwise flow on silently into the ops that read it."""
+    kind = np.asarray(value).dtype.kind if _is_numbers(value) else None
+    if kind is None or kind not in "biuf":
+        raise InvalidArgumentError(
+            f"compute() returned {_describe_value(value)}; it must return a NumPy array or number",
+            node,
+        )
+    if is_known(node.shape) and np.shape(value) != node.shape:
+        raise InvalidArgumentError(
+            f"compute() returned a value of shape {fmt(np.shape(value))}, but infer() "
+            f"declared {fmt(node.shape)}",
+            node,
+        )
+    return value
+
+
+def _is_numbers(value: Any) -> bool:
+    return isinstance(value, np.ndarray | np.generic | int | float | bool | list | tuple)
+
+
+def _describe_value(value: Any) -> str:
+    text = repr(value)
+    shown = text if len(text) < 40 else text[:37] + "..."
+    return f"a {type(value).__name__} ({shown})"
 
 
 def graph_of(values: Sequence[Any]) -> Graph:
