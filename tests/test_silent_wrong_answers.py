@@ -202,3 +202,35 @@ def test_a_user_op_returning_what_it_declared_runs():
     np.testing.assert_array_equal(run(y * 2.0, {x: [1.0, 2.0]}), [6.0, 8.0])
     unknown = cr.placeholder(cr.float32)
     assert run(ReturnsWhatItIsGiven(unknown, 5.0), {unknown: [1.0]}) == 5.0
+
+
+# -- learning rates that are not scalars ---------------------------------------------------------------
+OPTIMIZERS = [
+    lambda lr: cr.train.GradientDescentOptimizer(lr),
+    lambda lr: cr.train.MomentumOptimizer(lr, 0.9),
+    lambda lr: cr.train.AdamOptimizer(lr),
+    lambda lr: cr.train.RMSPropOptimizer(lr),
+    lambda lr: cr.train.AdagradOptimizer(lr),
+]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_vector_learning_rate_is_refused_when_the_graph_is_built(optimizer):
+    w = cr.Variable([1.0, 2.0])
+    with pytest.raises(ShapeError, match="learning_rate must be a scalar, got shape"):
+        optimizer([0.1, 0.2]).minimize(cr.reduce_sum(w * w))
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_vector_fed_as_the_learning_rate_is_refused_and_nothing_changes(optimizer):
+    w = cr.Variable([1.0, 2.0])
+    lr = cr.placeholder(cr.float32, name="rate")
+    step = optimizer(lr).minimize(cr.reduce_sum(w * w))
+    with cr.Session() as session:
+        session.run(cr.global_variables_initializer())
+        with pytest.raises(InvalidArgumentError, match="'rate' must be a scalar") as info:
+            session.run(step, {lr: [0.1, 0.2]})
+        assert "update_Variable" in str(info.value)
+        np.testing.assert_array_equal(session.run(w), [1.0, 2.0])
+        session.run(step, {lr: 0.1})
+        assert not np.array_equal(session.run(w), [1.0, 2.0])
