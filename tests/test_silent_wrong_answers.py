@@ -234,3 +234,35 @@ def test_a_vector_fed_as_the_learning_rate_is_refused_and_nothing_changes(optimi
         np.testing.assert_array_equal(session.run(w), [1.0, 2.0])
         session.run(step, {lr: 0.1})
         assert not np.array_equal(session.run(w), [1.0, 2.0])
+
+
+# -- registering gradients and saving: arguments of the wrong kind -------------------------------------
+def test_registering_a_gradient_under_a_number_is_refused():
+    with pytest.raises(InvalidArgumentError, match="op type name .* got 123"):
+        cr.RegisterGradient(123)
+
+
+@pytest.mark.parametrize("var_list", [5, "weights"])
+def test_a_saver_of_something_that_is_not_variables_is_refused(var_list):
+    cr.Variable(1.0)
+    with pytest.raises(InvalidArgumentError, match="var_list is a list of Variables"):
+        cr.train.Saver(var_list=var_list)
+
+
+def test_a_single_variable_as_var_list_is_refused_naming_what_to_pass():
+    w = cr.Variable(1.0)
+    with pytest.raises(InvalidArgumentError, match="var_list is a list of Variables"):
+        cr.train.Saver(var_list=w)
+    assert cr.train.Saver(var_list={"w": w}.values()) is not None
+
+
+@pytest.mark.parametrize("path", [12345, None])
+def test_restoring_or_saving_from_something_that_is_not_a_path_is_refused(path):
+    cr.Variable(1.0)
+    saver = cr.train.Saver()
+    with cr.Session() as session:
+        session.run(cr.global_variables_initializer())
+        with pytest.raises(InvalidArgumentError, match="restore\\(\\) needs a checkpoint path"):
+            saver.restore(session, path)
+        with pytest.raises(InvalidArgumentError, match="save\\(\\) needs a checkpoint path"):
+            saver.save(session, path)
