@@ -266,3 +266,27 @@ def test_restoring_or_saving_from_something_that_is_not_a_path_is_refused(path):
             saver.restore(session, path)
         with pytest.raises(InvalidArgumentError, match="save\\(\\) needs a checkpoint path"):
             saver.save(session, path)
+
+
+# -- fetches nested too deeply -------------------------------------------------------------------------
+def _nested(fetch, depth):
+    for _ in range(depth):
+        fetch = [fetch]
+    return fetch
+
+
+@pytest.mark.parametrize("depth", [5000, 201])
+def test_fetches_nested_too_deeply_are_refused(depth):
+    with pytest.raises(InvalidArgumentError, match="nested more than 200"):
+        run(_nested(cr.constant(1.0), depth))
+
+
+def test_a_fetch_list_that_contains_itself_is_refused():
+    fetches = [cr.constant(1.0)]
+    fetches.append(fetches)
+    with pytest.raises(InvalidArgumentError, match="contain itself"):
+        run(fetches)
+
+
+def test_fetches_nested_200_deep_come_back_in_their_structure():
+    assert run(_nested(cr.constant(1.0), 200)) == _nested(1.0, 200)
