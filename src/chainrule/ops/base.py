@@ -87,9 +87,7 @@ def _is_numbers(value: Any) -> bool:
 
 
 def _describe_value(value: Any) -> str:
-    text = repr(value)
-    shown = text if len(text) < 40 else text[:37] + "..."
-    return f"a {type(value).__name__} ({shown})"
+    return f"a {type(value).__name__} ({_short(value)})"
 
 
 def graph_of(values: Sequence[Any]) -> Graph:
