@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import GraphError, InvalidArgumentError
+from .errors import ChainruleError, GraphError, InvalidArgumentError, ShapeError, describe
 from .graph import Node, topological_order
 from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
 from .ops.math_ops import add_n
 from .ops.registry import gradient_function
+from .ops.shapes import fmt, is_known
 
 __all__ = ["gradients", "compute_gradients", "hessians"]
 
@@ -85,7 +86,7 @@ def _propagate(node: Node, grad: Node, between: set[Node], pending: dict) -> Non
     fn = gradient_function(node)
     if fn is None:
         return
-    input_grads = fn(node, grad)
+    input_grads = _call_gradient_function(fn, node, grad)
     if len(node.inputs) == 1 and not isinstance(input_grads, list | tuple):
         input_grads = [input_grads]
     if len(input_grads) != len(node.inputs):
@@ -98,7 +99,31 @@ def _propagate(node: Node, grad: Node, between: set[Node], pending: dict) -> Non
         if inp_grad is None or not want:
             continue
         inp_grad = convert_to_tensor(inp_grad, graph=node.graph, dtype_hint=inp.dtype)
+        _require_input_shape(node, inp, inp_grad)
         pending.setdefault(inp, []).append(inp_grad)
+
+
+def _call_gradient_function(fn: Any, node: Node, grad: Node) -> Any:
+    """``fn(node, grad)``; a plain Python error inside it is reported naming the op."""
+    try:
+        return fn(node, grad)
+    except ChainruleError:
+        raise
+    except Exception as err:
+        raise GraphError(
+            f"the gradient function of {node.op_type} raised {type(err).__name__}: {err}", node
+        ) from err
+
+
+def _require_input_shape(node: Node, inp: Node, inp_grad: Node) -> None:
+    """A gradient has its input's shape; checked where both are known when the graph is built."""
+    if is_known(inp.shape) and is_known(inp_grad.shape) and inp.shape != inp_grad.shape:
+        raise ShapeError(
+            f"the gradient function of {node.op_type} returned a gradient of shape "
+            f"{fmt(inp_grad.shape)} for its input '{inp.name}' of shape {fmt(inp.shape)}; "
+            f"a gradient has the shape of its input",
+            node,
+        )
 
 
 def gradients(
@@ -113,11 +138,12 @@ def gradients(
 
     ``grad_ys`` weights each y (default: ones); ``stop_gradients`` are treated as constants.
     """
-    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    ys_list = _ys_of(ys, "gradients")
     xs_list = _as_list(xs)
     for x in xs_list:
         if not isinstance(x, Node):
             raise InvalidArgumentError(f"gradients() needs graph nodes as xs, got {x!r}")
+        _require_same_graph(ys_list[0], x)
     grad_list = _as_list(grad_ys) if grad_ys is not None else [None] * len(ys_list)
     if len(grad_list) != len(ys_list):
         raise InvalidArgumentError(f"{len(grad_list)} grad_ys for {len(ys_list)} ys")
@@ -125,6 +151,26 @@ def gradients(
     with graph.as_default(), graph.name_scope(name):
         table = backprop(ys_list, grad_list, xs_list, _as_list(stop_gradients or []))
     return [table.get(x) for x in xs_list]
+
+
+def _ys_of(ys: Any, caller: str) -> list[Node]:
+    """The ys of ``gradients()`` or ``hessians()`` as nodes of one graph (at least one)."""
+    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    if not ys_list:
+        raise InvalidArgumentError(f"{caller}() needs at least one y to differentiate, got none")
+    for y in ys_list[1:]:
+        _require_same_graph(ys_list[0], y)
+    return ys_list
+
+
+def _require_same_graph(first: Node, other: Node) -> None:
+    """A derivative exists only within one graph: nodes of two graphs are a mistake."""
+    if other.graph is not first.graph:
+        raise GraphError(
+            f"it is in another graph than {describe(first)}, so neither can be differentiated "
+            f"with respect to the other; build both in the same graph",
+            other,
+        )
 
 
 def hessians(
@@ -135,7 +181,7 @@ def hessians(
 
     ``None`` where x does not affect ys; each x needs a fully known shape.
     """
-    ys_list = [convert_to_tensor(y) for y in _as_list(ys)]
+    ys_list = _ys_of(ys, "hessians")
     graph = ys_list[0].graph
     with graph.as_default(), graph.name_scope(name):
         firsts = gradients(ys_list, xs)

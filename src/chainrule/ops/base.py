@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import DType, as_dtype, float32, int32, is_lossless_cast
+from ..dtypes import DType, as_dtype, float32, int32, int64, is_lossless_cast
 from ..dtypes import bool as bool_
 from ..errors import ChainruleError, DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Graph, Node, get_default_graph, with_node
 from .registry import register_op_type
-from .shapes import Shape, as_shape, fmt
+from .shapes import Shape, as_shape, fmt, is_known
 
 __all__ = ["Operation", "Constant", "Placeholder", "constant", "placeholder", "convert_to_tensor"]
 
@@ -62,6 +62,32 @@ class Operation(Node):
     def kernel(self) -> Callable[..., Any]:
         """The function a compiled plan calls with the input values (``compute`` by default)."""
         return self.compute
+
+
+def check_user_value(node: Node, value: Any) -> Any:
+    """A user op's result must be numbers, shaped as its ``infer`` said when that was fully
+    known: a wrong value would otherwise flow on silently into the ops that read it."""
+    kind = np.asarray(value).dtype.kind if _is_numbers(value) else None
+    if kind is None or kind not in "biuf":
+        raise InvalidArgumentError(
+            f"compute() returned {_describe_value(value)}; it must return a NumPy array or number",
+            node,
+        )
+    if is_known(node.shape) and np.shape(value) != node.shape:
+        raise InvalidArgumentError(
+            f"compute() returned a value of shape {fmt(np.shape(value))}, but infer() "
+            f"declared {fmt(node.shape)}",
+            node,
+        )
+    return value
+
+
+def _is_numbers(value: Any) -> bool:
+    return isinstance(value, np.ndarray | np.generic | int | float | bool | list | tuple)
+
+
+def _describe_value(value: Any) -> str:
+    return f"a {type(value).__name__} ({_short(value)})"
 
 
 def graph_of(values: Sequence[Any]) -> Graph:
@@ -144,13 +170,24 @@ def _constant_value(value: Any, dtype: DType | None, shape: Shape, weak: bool) -
         return value
     array = _to_array(value, dtype)
     if shape is not None:
-        if array.size == 1 and None not in shape:
-            array = np.full(shape, array.reshape(()), dtype=array.dtype)
-        elif array.shape != shape:
-            array = array.reshape(shape)
+        array = _shaped(array, shape)
     array = np.array(array, copy=True)
     array.flags.writeable = False
     return array
+
+
+def _shaped(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray:
+    """``array`` in the constant's requested ``shape``: one value fills it, else a reshape."""
+    if None in shape:
+        raise ShapeError(f"a constant's shape must be fully known, got {fmt(shape)}")
+    if array.size == 1:
+        return np.full(shape, array.reshape(()), dtype=array.dtype)
+    if array.size != int(np.prod(shape)):
+        raise ShapeError(
+            f"cannot give {array.size} values the shape {fmt(shape)}; pass one value to fill "
+            f"it or exactly {int(np.prod(shape))}"
+        )
+    return array.reshape(shape)
 
 
 def _to_array(value: Any, dtype: DType | None) -> np.ndarray:
@@ -165,11 +202,12 @@ def _to_array(value: Any, dtype: DType | None) -> np.ndarray:
                 f"cannot make a tensor of {_short(value)} (ragged or non-numeric)"
             ) from None
         if array.dtype == object:
+            _refuse_oversized_ints(value)
             raise InvalidArgumentError(f"cannot make a tensor of {value!r} (ragged or non-numeric)")
         if array.dtype.kind == "f" and dtype is None:
             array = array.astype(np.float32)
-        elif array.dtype.kind == "i" and dtype is None:
-            array = array.astype(np.int32)
+        elif array.dtype.kind in "iu" and dtype is None:
+            array = array.astype(_python_int_dtype(array, value))
     if array.dtype.kind not in "biuf":
         raise InvalidArgumentError(f"cannot make a tensor of {value!r} (dtype {array.dtype})")
     if dtype is not None and array.dtype != dtype.np:
@@ -177,6 +215,36 @@ def _to_array(value: Any, dtype: DType | None) -> np.ndarray:
             raise DTypeError(f"cannot convert {_short(value)} to {dtype.name} without loss")
         array = array.astype(dtype.np)
     return array
+
+
+def _python_int_dtype(array: np.ndarray, value: Any) -> type:
+    """TF1's dtype for Python ints: int32 when every one fits, else int64, else an error."""
+    if array.size == 0:
+        return np.int32
+    low, high = int(array.min()), int(array.max())
+    if _INT32.min <= low and high <= _INT32.max:
+        return np.int32
+    if _INT64.min <= low and high <= _INT64.max:
+        return np.int64
+    raise InvalidArgumentError(_too_large_message(value))
+
+
+def _refuse_oversized_ints(value: Any) -> None:
+    """Python ints beyond int64 come out of NumPy as objects: say so, not "non-numeric"."""
+    flat = np.asarray(value, dtype=object).ravel()
+    if flat.size and all(type(v) is int for v in flat):
+        raise InvalidArgumentError(_too_large_message(value))
+
+
+def _too_large_message(value: Any) -> str:
+    return (
+        f"cannot make a tensor of {_short(value)}: an integer there does not fit int64 "
+        f"(from {_INT64.min} to {_INT64.max}); use a float, e.g. constant(float(n))"
+    )
+
+
+_INT32 = np.iinfo(np.int32)
+_INT64 = np.iinfo(np.int64)
 
 
 def _short(value: Any) -> str:
@@ -231,11 +299,12 @@ def lift_operands(values: Sequence[Any]) -> list[Node]:
 
 
 def default_dtype_for(value: Any) -> DType | None:
-    """TF1's dtype for a bare Python scalar: bool, int32 or float32 (None for anything else)."""
+    """TF1's dtype for a bare Python scalar: bool, int32 (int64 when it does not fit) or float32
+    (None for anything else)."""
     if isinstance(value, bool):
         return bool_
     if isinstance(value, int):
-        return int32
+        return int32 if _INT32.min <= value <= _INT32.max else int64
     if isinstance(value, float):
         return float32
     return None
@@ -248,8 +317,11 @@ class Placeholder(Node):
 
     def __init__(self, dtype: Any = None, shape: Any = None, name: str | None = None):
         self._setup(get_default_graph(), (), name)
-        self.dtype = as_dtype(dtype)
-        self.shape = as_shape(shape)
+        try:
+            self.dtype = as_dtype(dtype)
+            self.shape = as_shape(shape)
+        except ChainruleError as err:
+            raise with_node(err, self) from None
         self._register()
 
     def check_feed(self, value: Any) -> np.ndarray:

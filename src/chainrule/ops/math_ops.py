@@ -96,8 +96,51 @@ def _binary(
 Add = _binary("Add", np.add, neutral=(0, (1, 0)))
 Sub = _binary("Sub", np.subtract, neutral=(0, (1,)))
 Mul = _binary("Mul", np.multiply, neutral=(1, (1, 0)))
-FloorDiv = _binary("FloorDiv", np.floor_divide)
-FloorMod = _binary("FloorMod", np.mod)
+
+
+def _refuse_integer_zero_divisor(x: Any, y: Any) -> None:
+    """TF1 refuses an integer division by zero (NumPy would quietly give 0)."""
+    divisor = np.asarray(y)
+    if divisor.dtype.kind in "iub" and np.asarray(x).dtype.kind in "iub" and not divisor.all():
+        raise InvalidArgumentError(
+            "integer division by zero: the divisor holds a 0 (only float division gives inf)"
+        )
+
+
+def _integer_floor_divide(x: Any, y: Any) -> Any:
+    _refuse_integer_zero_divisor(x, y)
+    return np.floor_divide(x, y)
+
+
+def _integer_mod(x: Any, y: Any) -> Any:
+    _refuse_integer_zero_divisor(x, y)
+    return np.mod(x, y)
+
+
+class IntegerDivision(Binary):
+    """Floor division and modulo: floats follow IEEE; integers (or inputs not typed until the
+    run) go through ``checked_fn``, which refuses a zero divisor as TF1 does."""
+
+    checked_fn: Callable[..., Any]
+
+    def kernel(self) -> Callable[..., Any]:
+        if self.dtype is not None and self.dtype.is_floating:
+            return self.fn
+        return self.checked_fn
+
+
+class FloorDiv(IntegerDivision):
+    op_type = "FloorDiv"
+    fn = np.floor_divide
+    checked_fn = staticmethod(_integer_floor_divide)
+
+
+class FloorMod(IntegerDivision):
+    op_type = "FloorMod"
+    fn = np.mod
+    checked_fn = staticmethod(_integer_mod)
+
+
 Maximum = _binary("Maximum", np.maximum)
 Minimum = _binary("Minimum", np.minimum)
 

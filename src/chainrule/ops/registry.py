@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import InvalidArgumentError, NotFoundError
 
 __all__ = ["RegisterGradient", "NotDifferentiable", "no_gradient", "gradient_function"]
 
@@ -29,7 +29,9 @@ class RegisterGradient:
 
     def __init__(self, op_type: str):
         if not isinstance(op_type, str):
-            raise TypeError(f"RegisterGradient takes an op type name, got {op_type!r}")
+            raise InvalidArgumentError(
+                f'RegisterGradient takes an op type name such as "Square", got {op_type!r}'
+            )
         self.op_type = op_type
 
     def __call__(self, fn: GradientFn) -> GradientFn:

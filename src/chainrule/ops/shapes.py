@@ -39,11 +39,31 @@ def as_shape(shape: Any) -> Shape:
     if shape is None:
         return None
     if isinstance(shape, int):
-        return (shape,)
+        return (_as_size(shape, shape),)
     dims = getattr(shape, "dims", shape)
     if dims is None:
         return None
-    return tuple(None if d is None or d == -1 else int(d) for d in dims)
+    if isinstance(dims, str | bytes) or not hasattr(dims, "__iter__"):
+        raise ShapeError(f"a shape is a list of sizes such as [2, 3], not {dims!r}")
+    return tuple(_as_size(d, shape) for d in dims)
+
+
+def _as_size(d: Any, shape: Any) -> int | None:
+    """One size of a user's shape: a whole number >= 0, or ``None``/-1 for unknown."""
+    if d is None:
+        return None
+    try:
+        size = int(d)
+        whole = size == d and not isinstance(d, str | bytes)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
+        raise ShapeError(f"the size {d!r} in shape {shape!r} is not a whole number")
+    if size == -1:
+        return None
+    if size < 0:
+        raise ShapeError(f"the size {size} in shape {shape!r} is negative; sizes are >= 0")
+    return size
 
 
 def is_known(shape: Shape) -> bool:

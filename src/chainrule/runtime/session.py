@@ -26,6 +26,11 @@ from .store import VariableStore
 __all__ = ["Session", "InteractiveSession", "get_default_session"]
 
 
+#: how deeply fetches may nest: well within Python's recursion limit, as the results are
+#: rebuilt in the same shape
+MAX_FETCH_DEPTH = 200
+
+
 class _Fetches:
     """Flattens nested fetches (lists, tuples, dicts, nodes, names) and rebuilds the structure."""
 
@@ -37,17 +42,22 @@ class _Fetches:
             isinstance(i, int) for i in self.structure[2]
         )
 
-    def _flatten(self, item: Any) -> Any:
+    def _flatten(self, item: Any, depth: int = 0) -> Any:
         if isinstance(item, Node):
             self.nodes.append(item)
             return len(self.nodes) - 1
         if isinstance(item, str):
-            return self._flatten(self.graph.get_tensor_by_name(item))
+            return self._flatten(self.graph.get_tensor_by_name(item), depth)
+        if isinstance(item, dict | list | tuple) and depth >= MAX_FETCH_DEPTH:
+            raise InvalidArgumentError(
+                f"the fetches are nested more than {MAX_FETCH_DEPTH} lists, tuples or dicts "
+                "deep (does one contain itself?); fetch a flatter structure"
+            )
         if isinstance(item, dict):
-            return (dict, type(item), [(k, self._flatten(v)) for k, v in item.items()])
+            return (dict, type(item), [(k, self._flatten(v, depth + 1)) for k, v in item.items()])
         if isinstance(item, list | tuple):
             kind = type(item)
-            return (list, kind, [self._flatten(v) for v in item])
+            return (list, kind, [self._flatten(v, depth + 1) for v in item])
         raise InvalidArgumentError(
             f"cannot fetch {item!r} (a {type(item).__name__}); fetch graph nodes, their "
             "names, or lists/tuples/dicts of them"

@@ -65,8 +65,10 @@ class ApplyUpdate(Operation):
 
     def write_check(self, context: Any) -> Callable[..., None]:
         """Every input (gradient, hyper-parameters) must broadcast into the variable's shape
-        and cast to its dtype, and the variable must hold a value."""
+        and cast to its dtype, the hyper-parameters must be scalars (as TF1 requires, when
+        their shape was not known to check at build time), and the variable must hold a value."""
         store, var = context.store, self.refs[0]
+        hyper_names = [node.name for node in self.inputs[1:]]
 
         def check_inputs(*values: Any) -> None:
             target = store.get(var)
@@ -76,8 +78,18 @@ class ApplyUpdate(Operation):
                 )
             for value in values:
                 check_fits(self, target, value)
+            for name, value in zip(hyper_names, values[1:], strict=True):
+                self._require_scalar(name, value)
 
         return check_inputs
+
+    def _require_scalar(self, name: str, value: Any) -> None:
+        if np.ndim(value) != 0:
+            raise InvalidArgumentError(
+                f"the hyper-parameter '{name}' must be a scalar, got a value of shape "
+                f"{fmt(np.shape(value))}",
+                self,
+            )
 
     def bind(self, context: Any) -> Callable[..., None]:
         readers, apply = [context.store.reader(r) for r in self.refs], self.apply

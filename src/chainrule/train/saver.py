@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import IO, Any
@@ -107,7 +107,7 @@ class Saver:
         name as TF1 does. The ``checkpoint`` index next to it names the latest checkpoint.
         """
         self._check_session(sess)
-        prefix = _prefix(save_path) + self._step_suffix(sess, global_step)
+        prefix = _prefix(_checkpoint_path(save_path, "save")) + self._step_suffix(sess, global_step)
         path = _data_file(prefix)
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
@@ -164,9 +164,7 @@ class Saver:
         otherwise one error lists every problem.
         """
         self._check_session(sess)
-        if save_path is None:
-            raise InvalidArgumentError("restore() needs a checkpoint path, got None")
-        path = _find_checkpoint(save_path)
+        path = _find_checkpoint(_checkpoint_path(save_path, "restore"))
         arrays, available = _load_checkpoint(path, list(self._variables))
         _check_compatible(path, self._variables, arrays, available)
         new_values = {var: var.new_value(arrays[name]) for name, var in self._variables.items()}
@@ -192,6 +190,10 @@ def _name_variables(
     """``{name in the checkpoint: variable}``, checked."""
     if var_list is None:
         var_list = global_variables()
+    if isinstance(var_list, Node | str | bytes) or not isinstance(var_list, Iterable):
+        raise InvalidArgumentError(
+            f"var_list is a list of Variables or a dict {{name: Variable}}, got {var_list!r}"
+        )
     if isinstance(var_list, Mapping):
         named = dict(var_list)
     else:
@@ -210,6 +212,15 @@ def _name_variables(
 
 
 # -- files -----------------------------------------------------------------------------------------
+def _checkpoint_path(save_path: Any, caller: str) -> str | os.PathLike:
+    """``save_path`` if it is a path (a string or ``os.PathLike``), else a clear error."""
+    if not isinstance(save_path, str | os.PathLike):
+        raise InvalidArgumentError(
+            f"{caller}() needs a checkpoint path such as 'model.ckpt', got {save_path!r}"
+        )
+    return save_path
+
+
 def _prefix(path: str | os.PathLike) -> str:
     """A checkpoint's prefix from its prefix or its file: ``model-3.npz`` -> ``model-3``."""
     prefix = os.fspath(path)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...graph import Node
-from ...ops.base import Constant
+from ...ops.base import Constant, check_user_value
 from .symbolic_shapes import symbolic_shape
 from .terms import CALL, CONST, FEED, Term, aliased_inputs, is_array
 
@@ -55,6 +55,8 @@ def lower(
 def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:
     stateful = hasattr(node, "bind")
     fn = node.bind(context) if stateful else node.kernel()
+    if is_user_op(node):
+        fn = checked_user_kernel(node, fn)
     term = Term(node, CALL, args, fn)
     term.pure = node.pure and not stateful and not node.is_update and not node.control_inputs
     term.numeric = node.numeric and not node.is_update
@@ -67,3 +69,21 @@ def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:
         term.external = any(a.external for a in sources)
         term.state = any(a.state for a in sources)
     return term
+
+
+def is_user_op(node: Node) -> bool:
+    """An op defined outside chainrule that does not vouch for its values (``numeric``)."""
+    return (
+        not node.numeric
+        and not node.is_update
+        and not type(node).__module__.startswith("chainrule.")
+    )
+
+
+def checked_user_kernel(node: Node, fn: Any) -> Any:
+    """``fn`` with its result checked against what ``node`` declared (see ``check_user_value``)."""
+
+    def kernel(*values: Any) -> Any:
+        return check_user_value(node, fn(*values))
+
+    return kernel
