@@ -458,6 +458,9 @@ class Node:
     #: False for ops whose kernel cannot raise (groups): a run may run them after its writes
     #: without keeping a copy of what it wrote
     can_fail = True
+    #: True when a run checks the kernel's results against what ``infer`` declared (numbers,
+    #: the static shape): the default for ops defined outside chainrule, unless ``numeric``
+    check_results = False
 
     graph: Graph
     name: str

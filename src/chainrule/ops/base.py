@@ -21,6 +21,10 @@ from .shapes import Shape, as_shape, fmt, is_known
 __all__ = ["Operation", "Constant", "Placeholder", "constant", "placeholder", "convert_to_tensor"]
 
 
+#: ops defined in these modules are checked by the library's own test suite
+_LIBRARY = "chainrule."
+
+
 class Operation(Node):
     """Base of every computing node.
 
@@ -33,6 +37,8 @@ class Operation(Node):
         super().__init_subclass__(**kwargs)
         if "op_type" not in cls.__dict__:
             cls.op_type = cls.__name__
+        if "check_results" not in cls.__dict__:
+            cls.check_results = not cls.__module__.startswith(_LIBRARY)
         register_op_type(cls.op_type, cls)
 
     def __init__(

@@ -72,12 +72,8 @@ def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:
 
 
 def is_user_op(node: Node) -> bool:
-    """An op defined outside chainrule that does not vouch for its values (``numeric``)."""
-    return (
-        not node.numeric
-        and not node.is_update
-        and not type(node).__module__.startswith("chainrule.")
-    )
+    """An op whose results a run checks (``check_results``), unless it vouches for them."""
+    return node.check_results and not node.numeric and not node.is_update
 
 
 def checked_user_kernel(node: Node, fn: Any) -> Any:
