@@ -182,3 +182,12 @@ def test_every_error_is_a_chainrule_error():
 def test_no_default_session_for_eval():
     with pytest.raises(FailedPreconditionError, match="default session"):
         cr.constant(1.0).eval()
+
+
+def test_shape_errors_are_caught_as_invalid_argument_errors_as_in_tf1():
+    """TF1 programs catch ``tf.errors.InvalidArgumentError``; a shape error is one."""
+    a = cr.constant(np.ones((3, 2)))
+    with pytest.raises(InvalidArgumentError) as info:
+        cr.matmul(a, a)
+    assert isinstance(info.value, ShapeError)
+    assert "MatMul" in str(info.value)

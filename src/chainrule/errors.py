@@ -36,16 +36,20 @@ class ChainruleError(Exception):
         super().__init__(f"{describe(node)}: {message}" if node is not None else message)
 
 
-class ShapeError(ChainruleError, ValueError):
-    """Shapes that cannot work together (found at construction or at run time)."""
-
-
 class DTypeError(ChainruleError, TypeError):
     """Incompatible or unsupported dtypes."""
 
 
 class InvalidArgumentError(ChainruleError, ValueError):
     """A bad argument to ``Session.run`` or an op: missing or malformed feeds, bad values."""
+
+
+class ShapeError(InvalidArgumentError):
+    """Shapes that cannot work together (found at construction or at run time).
+
+    An ``InvalidArgumentError`` too, as in TF1, so ``except tf.errors.InvalidArgumentError``
+    catches it.
+    """
 
 
 class NotFoundError(ChainruleError, LookupError):
