@@ -19,7 +19,7 @@ import chainrule.train  # noqa: F401 - registers the optimizers' op types
 from chainrule.graph import Node
 from chainrule.ops.base import Constant, Operation, Placeholder
 from chainrule.ops.registry import gradient_function, op_types
-from chainrule.ops.state_ops import Variable
+from chainrule.ops.state_ops import VariableOp
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -31,7 +31,7 @@ OP_TYPE_LIKE = re.compile(r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*")
 #: names that tests give to op types that must not exist (to test the error)
 NAMES_OF_ABSENT_OP_TYPES = {"NoSuchOp"}
 #: graph nodes that are not operations (so not in the op registry) but have an op type
-LEAF_NODE_KINDS = (Node, Constant, Placeholder, Variable)
+LEAF_NODE_KINDS = (Node, Constant, Placeholder, VariableOp)
 
 
 def strings_in(node):

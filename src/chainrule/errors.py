@@ -27,6 +27,7 @@ class ChainruleError(Exception):
     """Base of all chainrule errors; ``node`` is the graph node at fault, if any."""
 
     def __init__(self, message: str, node: Any = None):
+        node = getattr(node, "op", node)  # a tensor's error names its operation
         self.node = node
         self.message = message
         super().__init__(f"{describe(node)}: {message}" if node is not None else message)

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, float32, float64, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
-from .base import Constant, Operation, _to_array, convert_to_tensor, lift_operands
+from ..graph import Tensor
+from .base import Constant, Operation, _to_array, convert_to_tensor, is_constant, lift_operands
 from .registry import NotDifferentiable, RegisterGradient
 from .shape_ops import (
     _axis,
@@ -54,15 +54,15 @@ def _merge_dim(a: int | None, b: int | None) -> int | None:
     return b if a is None else a
 
 
-def _shapes_text(nodes: Sequence[Node]) -> str:
+def _shapes_text(nodes: Sequence[Tensor]) -> str:
     return ", ".join(fmt(n.shape) for n in nodes)
 
 
-def _floating(node: Node) -> bool:
+def _floating(node: Tensor) -> bool:
     return node.dtype is None or node.dtype.is_floating
 
 
-def _common_rank(values: Sequence[Node]) -> int | None:
+def _common_rank(values: Sequence[Tensor]) -> int | None:
     ranks = {len(v.shape) for v in values if v.shape is not None}
     if len(ranks) > 1:
         raise ShapeError(f"inputs have different ranks: shapes {_shapes_text(values)}")
@@ -81,7 +81,7 @@ class ZerosLike(Operation):
         self.to = as_dtype(dtype)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape), self.to or x.dtype
 
     def shape_rule(self, x: Shape) -> Shape:
@@ -104,7 +104,7 @@ NotDifferentiable("ZerosLike")
 NotDifferentiable("OnesLike")
 
 
-def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Node:
+def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     """Zeros shaped like ``tensor``; a constant when its shape and dtype are known."""
     x = convert_to_tensor(tensor)
     to = as_dtype(dtype) or x.dtype
@@ -113,7 +113,7 @@ def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Node:
     return ZerosLike(x, dtype=dtype, name=name)
 
 
-def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Node:
+def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     """Ones shaped like ``tensor``; a constant when its shape and dtype are known."""
     x = convert_to_tensor(tensor)
     to = as_dtype(dtype) or x.dtype
@@ -130,7 +130,7 @@ class Fill(Operation):
     def __init__(self, dims: Any, value: Any, name: str | None = None):
         super().__init__([dims, value], name=name)
 
-    def infer(self, dims: Node, value: Node) -> tuple[Shape, DType | None]:
+    def infer(self, dims: Tensor, value: Tensor) -> tuple[Shape, DType | None]:
         if value.shape is not None and value.shape != ():
             raise ShapeError(f"fill value must be a scalar, got shape {fmt(value.shape)}")
         return _vector_node_shape(dims), value.dtype
@@ -140,26 +140,26 @@ class Fill(Operation):
 
 
 @RegisterGradient("Fill")
-def _fill_grad(op: Node, grad: Node) -> list[Node | None]:
+def _fill_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     from .reduction_ops import reduce_sum
 
     return [None, reduce_sum(grad)]
 
 
-def _typed_value(value: Any, dtype: DType | None) -> Node:
+def _typed_value(value: Any, dtype: DType | None) -> Tensor:
     """A scalar constant of ``dtype`` (TF1 defaults: Python floats float32, ints int32)."""
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         return value
     return Constant(value, dtype=dtype, name="value")
 
 
-def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Node:
+def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Tensor:
     """A constant when the shape and value are static, else a ``Fill`` op."""
     shape = _shape_operand(shape)
-    if isinstance(shape, Node) or isinstance(value, Node):
+    if isinstance(shape, Tensor) or isinstance(value, Tensor):
         dims = (
             shape
-            if isinstance(shape, Node)
+            if isinstance(shape, Tensor)
             else Constant(np.asarray(_static_shape(shape, name + " shape"), np.int32), name="shape")
         )
         return Fill(dims, _typed_value(value, dtype), name=name)
@@ -167,17 +167,17 @@ def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Node:
     return Constant(np.full(dims, _to_array(value, dtype)), name=name)
 
 
-def zeros(shape: Any, dtype: Any = float32, name: str | None = None) -> Node:
+def zeros(shape: Any, dtype: Any = float32, name: str | None = None) -> Tensor:
     """Zeros of ``shape`` (a list, an int, or an int vector node such as ``shape(x)``)."""
     return _filled(shape, 0, as_dtype(dtype), name or "zeros")
 
 
-def ones(shape: Any, dtype: Any = float32, name: str | None = None) -> Node:
+def ones(shape: Any, dtype: Any = float32, name: str | None = None) -> Tensor:
     """Ones of ``shape`` (a list, an int, or an int vector node)."""
     return _filled(shape, 1, as_dtype(dtype), name or "ones")
 
 
-def fill(dims: Any, value: Any, name: str | None = None) -> Node:
+def fill(dims: Any, value: Any, name: str | None = None) -> Tensor:
     """A tensor of shape ``dims`` filled with ``value`` (whose dtype it takes, as in TF1)."""
     return _filled(dims, value, None, name or "Fill")
 
@@ -192,7 +192,7 @@ class Concat(Operation):
         self.axis_spec = axis
         super().__init__(lift_operands(list(values)), name=name)
 
-    def infer(self, *values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *values: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "concat axis")
         dtype = _common_dtype(values)
         rank_ = _common_rank(values)
@@ -225,14 +225,14 @@ class Concat(Operation):
 
 
 @RegisterGradient("Concat")
-def _concat_grad(op: Node, grad: Node) -> list[Node | None]:
+def _concat_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     values = op.inputs
     sizes = None
     if op.shape is not None and all(v.shape is not None for v in values):
         a = op.axis % len(op.shape)
         dims = [v.shape[a] for v in values]
         sizes = tuple(dims) if None not in dims else None
-    grads: list[Node | None] = []
+    grads: list[Tensor | None] = []
     for i, value in enumerate(values):
         if not _floating(value):
             grads.append(None)
@@ -249,12 +249,12 @@ class ConcatSlice(Operation):
     op_type = "ConcatSlice"
 
     def __init__(
-        self, grad: Node, values: Sequence[Node], axis: int, index: int, name: str | None = None
+        self, grad: Tensor, values: Sequence[Tensor], axis: int, index: int, name: str | None = None
     ):
         self.axis, self.index = axis, index
         super().__init__([grad, *values], name=name)
 
-    def infer(self, grad: Node, *values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, *values: Tensor) -> tuple[Shape, DType | None]:
         piece = values[self.index].shape
         if piece is None or grad.shape is None or len(piece) != len(grad.shape):
             return piece, grad.dtype
@@ -273,7 +273,7 @@ class ConcatSlice(Operation):
 
 
 @RegisterGradient("ConcatSlice")
-def _concat_slice_grad(op: Node, grad: Node) -> list[Node | None]:
+def _concat_slice_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     values = op.inputs[1:]
     parts = [
         grad if j == op.index else zeros_like(v, dtype=grad.dtype) for j, v in enumerate(values)
@@ -281,7 +281,7 @@ def _concat_slice_grad(op: Node, grad: Node) -> list[Node | None]:
     return [concat(parts, op.axis)] + [None] * len(values)
 
 
-def concat(values: Sequence[Any], axis: Any, name: str | None = None) -> Node:
+def concat(values: Sequence[Any], axis: Any, name: str | None = None) -> Tensor:
     """Join ``values`` along the existing ``axis`` (TF1's argument order: values, then axis)."""
     values = list(values)
     if not values:
@@ -303,7 +303,7 @@ class Stack(Operation):
         self.axis_spec = axis
         super().__init__(lift_operands(list(values)), name=name)
 
-    def infer(self, *values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *values: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "stack axis")
         dtype = _common_dtype(values)
         rank_ = _common_rank(values)
@@ -325,7 +325,7 @@ class Stack(Operation):
 
 
 @RegisterGradient("Stack")
-def _stack_grad(op: Node, grad: Node) -> list[Node | None]:
+def _stack_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     n = len(op.inputs)
     return [
         Unstack(grad, _AxisPiece(op.axis, i, num=n, drop=True)) if _floating(v) else None
@@ -333,7 +333,7 @@ def _stack_grad(op: Node, grad: Node) -> list[Node | None]:
     ]
 
 
-def stack(values: Sequence[Any], axis: Any = 0, name: str | None = None) -> Node:
+def stack(values: Sequence[Any], axis: Any = 0, name: str | None = None) -> Tensor:
     """Stack tensors of one shape along a new ``axis`` (TF1's ``tf.stack``)."""
     values = list(values)
     if not values:
@@ -362,7 +362,7 @@ class OneHot(Operation):
         self.on_spec, self.off_spec = on_value, off_value
         super().__init__([indices], name=name)
 
-    def infer(self, indices: Node) -> tuple[Shape, DType | None]:
+    def infer(self, indices: Tensor) -> tuple[Shape, DType | None]:
         self.on = _to_array(self.on_spec, self.to)
         self.off = _to_array(self.off_spec, self.to)
         self.depth = _static_int(self.depth_spec, "one_hot depth")
@@ -399,7 +399,7 @@ def one_hot(
     axis: Any = None,
     dtype: Any = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """One-hot vectors of length ``depth`` (indices outside [0, depth) give all ``off_value``).
 
     ``dtype`` defaults to that of ``on_value``/``off_value`` when given, else float32 (TF1).
@@ -415,7 +415,7 @@ def one_hot(
 
 
 def _value_dtype(value: Any) -> DType:
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         raise InvalidArgumentError("on_value and off_value must be static numbers")
     return as_dtype(_to_array(value, None).dtype)
 
@@ -430,7 +430,7 @@ class Tile(Operation):
         self.multiples_spec = multiples
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         m = self.multiples = _static_ints(self.multiples_spec, "tile multiples")
         if any(k < 0 for k in m):
             raise ShapeError(f"multiples {list(m)} must be >= 0")
@@ -452,7 +452,7 @@ class Tile(Operation):
 
 
 @RegisterGradient("Tile")
-def _tile_grad(op: Node, grad: Node) -> Node:
+def _tile_grad(op: Operation, grad: Tensor) -> Tensor:
     return TileGrad(grad, op.inputs[0], op.multiples)
 
 
@@ -461,11 +461,13 @@ class TileGrad(Operation):
 
     op_type = "TileGrad"
 
-    def __init__(self, grad: Node, like: Node, multiples: tuple[int, ...], name: str | None = None):
+    def __init__(
+        self, grad: Tensor, like: Tensor, multiples: tuple[int, ...], name: str | None = None
+    ):
         self.multiples = multiples
         super().__init__([grad, like], name=name)
 
-    def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return like.shape, grad.dtype
 
     def compute(self, grad: Any, like: Any) -> np.ndarray:
@@ -476,11 +478,11 @@ class TileGrad(Operation):
 
 
 @RegisterGradient("TileGrad")
-def _tile_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _tile_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [tile(grad, op.multiples), None]
 
 
-def tile(input: Any, multiples: Any, name: str | None = None) -> Node:  # noqa: A002
+def tile(input: Any, multiples: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """Repeat ``input`` ``multiples[i]`` times along axis ``i`` (one entry per axis)."""
     return Tile(input, multiples, name=name)
 
@@ -495,15 +497,15 @@ class Range(Operation):
     op_type = "Range"
     differentiable = False
 
-    def __init__(self, start: Node, limit: Node, delta: Node, name: str | None = None):
+    def __init__(self, start: Tensor, limit: Tensor, delta: Tensor, name: str | None = None):
         super().__init__([start, limit, delta], name=name)
 
-    def infer(self, start: Node, limit: Node, delta: Node) -> tuple[Shape, DType | None]:
+    def infer(self, start: Tensor, limit: Tensor, delta: Tensor) -> tuple[Shape, DType | None]:
         for label, node in (("start", start), ("limit", limit), ("delta", delta)):
             if node.shape not in (None, ()):
                 raise ShapeError(f"{label} must be a scalar, got shape {fmt(node.shape)}")
         self.to = start.dtype
-        if all(isinstance(n, Constant) for n in (start, limit, delta)):
+        if all(is_constant(n) for n in (start, limit, delta)):
             return (len(self.compute(start.value, limit.value, delta.value)),), self.to
         return (None,), self.to
 
@@ -526,7 +528,7 @@ def range(  # noqa: A001 - TF1's name
     delta: Any = 1,
     dtype: Any = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """``tf.range``: ``[start, limit)`` in steps of ``delta``; ``range(n)`` is ``0..n-1``.
 
     The dtype is ``dtype`` or the widest of the arguments' (Python ints int32, floats float32).
@@ -541,14 +543,14 @@ def range(  # noqa: A001 - TF1's name
 
 
 def _range_arg_dtype(value: Any) -> DType | None:
-    found = value.dtype if isinstance(value, Node) else as_dtype(_to_array(value, None).dtype)
+    found = value.dtype if isinstance(value, Tensor) else as_dtype(_to_array(value, None).dtype)
     if found is not None and found not in _RANGE_DTYPES:
         raise DTypeError(f"range arguments must be int32/64 or float32/64, got {found!r}")
     return found
 
 
-def _range_arg(value: Any, to: DType) -> Node:
-    if isinstance(value, Node):
+def _range_arg(value: Any, to: DType) -> Tensor:
+    if isinstance(value, Tensor):
         from .math_ops import cast
 
         return cast(value, to)

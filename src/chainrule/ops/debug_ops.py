@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import InvalidArgumentError
-from ..graph import Node
+from ..graph import Tensor
 from .base import Operation
 from .registry import RegisterGradient
 from .shapes import Shape
@@ -25,7 +25,7 @@ class CheckNumerics(Operation):
         self.message = message
         super().__init__([tensor], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape), x.dtype
 
     def shape_rule(self, x: Shape) -> Shape:
@@ -45,14 +45,14 @@ class CheckNumerics(Operation):
 
 
 @RegisterGradient("CheckNumerics")
-def _check_numerics_grad(op: Node, grad: Node) -> Node:
+def _check_numerics_grad(op: Operation, grad: Tensor) -> Tensor:
     return CheckNumerics(grad, f"{op.message} (gradient)")
 
 
-def check_numerics(tensor: Any, message: str, name: str | None = None) -> Node:
+def check_numerics(tensor: Any, message: str, name: str | None = None) -> Tensor:
     """``tensor`` unchanged; running it fails with ``message`` if it contains NaN or Inf."""
     return CheckNumerics(tensor, message, name=name)
 
 
-def verify_tensor_all_finite(t: Any, msg: str, name: str | None = None) -> Node:
+def verify_tensor_all_finite(t: Any, msg: str, name: str | None = None) -> Tensor:
     return CheckNumerics(t, msg, name=name)

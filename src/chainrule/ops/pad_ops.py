@@ -13,8 +13,8 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import InvalidArgumentError, ShapeError
-from ..graph import Node
-from .base import Constant, Operation, lift_operands
+from ..graph import Tensor
+from .base import Operation, is_constant, lift_operands
 from .registry import RegisterGradient
 from .shape_ops import _common_dtype, _static_ints
 from .shapes import Shape, fmt
@@ -24,10 +24,10 @@ __all__ = ["pad"]
 
 
 def _paddings(value: Any) -> tuple[tuple[int, int], ...]:
-    if isinstance(value, Constant):
+    if is_constant(value):
         value = value.value
     rows = np.asarray(value).tolist() if isinstance(value, np.ndarray) else value
-    if isinstance(rows, Node) or not isinstance(rows, Sequence):
+    if isinstance(rows, Tensor) or not isinstance(rows, Sequence):
         raise InvalidArgumentError(
             f"paddings must be a static [[before, after], ...] list, got {value!r}"
         )
@@ -64,7 +64,7 @@ class Pad(Operation):
         self.paddings_spec = paddings
         super().__init__(lift_operands([x, constant_values]), name=name)
 
-    def infer(self, x: Node, constant_values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, constant_values: Tensor) -> tuple[Shape, DType | None]:
         self.paddings = _paddings(self.paddings_spec)
         if constant_values.shape not in (None, ()):
             raise ShapeError(
@@ -78,7 +78,7 @@ class Pad(Operation):
 
 
 @RegisterGradient("Pad")
-def _pad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _pad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     key = tuple(slice(b, -a if a else None) for b, a in op.paddings)
     return [StridedSlice(grad, key), None]
 
@@ -95,7 +95,7 @@ class MirrorPad(Operation):
         self.paddings_spec, self.mode = paddings, mode
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         self.paddings = _paddings(self.paddings_spec)
         out = _padded_shape(x.shape, self.paddings)
         if x.shape is not None:
@@ -121,7 +121,7 @@ def _check_mirror(shape: Shape, paddings: tuple[tuple[int, int], ...], mode: str
 
 
 @RegisterGradient("MirrorPad")
-def _mirror_pad_grad(op: Node, grad: Node) -> Node:
+def _mirror_pad_grad(op: Operation, grad: Tensor) -> Tensor:
     return MirrorPadGrad(grad, op.inputs[0], op.paddings, op.mode)
 
 
@@ -132,8 +132,8 @@ class MirrorPadGrad(Operation):
 
     def __init__(
         self,
-        grad: Node,
-        like: Node,
+        grad: Tensor,
+        like: Tensor,
         paddings: tuple[tuple[int, int], ...],
         mode: str,
         name: str | None = None,
@@ -141,7 +141,7 @@ class MirrorPadGrad(Operation):
         self.paddings, self.mode = paddings, mode
         super().__init__([grad, like], name=name)
 
-    def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return like.shape, grad.dtype
 
     def compute(self, grad: Any, like: Any) -> np.ndarray:
@@ -159,7 +159,7 @@ class MirrorPadGrad(Operation):
 
 
 @RegisterGradient("MirrorPadGrad")
-def _mirror_pad_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _mirror_pad_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [MirrorPad(grad, op.paddings, op.mode), None]
 
 
@@ -169,7 +169,7 @@ def pad(
     mode: str = "CONSTANT",
     name: str | None = None,
     constant_values: Any = 0,
-) -> Node:
+) -> Tensor:
     """Pad each axis ``i`` with ``paddings[i] = [before, after]`` entries.
 
     ``mode`` is CONSTANT (``constant_values``), REFLECT or SYMMETRIC (case-insensitive), as TF1.

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, int32
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node, PlanValue
-from .base import Constant, Operation
+from ..graph import PlanValue, Tensor
+from .base import Operation, is_constant
 from .plan_facts import adds_leading_ones, unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, fmt, is_int, is_known
@@ -34,7 +34,7 @@ __all__ = [
 # -- argument helpers -------------------------------------------------------------------------------
 def _static_int(value: Any, what: str) -> int:
     """``value`` as a Python int (ints, NumPy integers and integer constants are accepted)."""
-    if isinstance(value, Constant):
+    if is_constant(value):
         value = value.value
     if isinstance(value, bool | np.bool_):
         raise InvalidArgumentError(f"{what} must be an int, got {value!r}")
@@ -42,14 +42,14 @@ def _static_int(value: Any, what: str) -> int:
         return int(value)
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
         return int(value)
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         raise InvalidArgumentError(f"{what} must be a static int, not the node '{value.name}'")
     raise InvalidArgumentError(f"{what} must be an int, got {value!r}")
 
 
 def _static_ints(values: Any, what: str) -> tuple[int, ...]:
     """A list of static ints (a single int becomes a one-element list)."""
-    if isinstance(values, Constant):
+    if is_constant(values):
         values = values.value
     if isinstance(values, np.ndarray):
         values = values.tolist()
@@ -69,7 +69,7 @@ def _axis(axis: int, rank: int, what: str, extra: int = 0) -> int:
     return axis % n
 
 
-def _common_dtype(nodes: Sequence[Node]) -> DType | None:
+def _common_dtype(nodes: Sequence[Tensor]) -> DType | None:
     from .elementwise import common_dtype
 
     return common_dtype(list(nodes))
@@ -81,7 +81,7 @@ def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
     dims = getattr(shape, "dims", shape)
     if dims is None:
         raise ShapeError(f"{what} must be fully known, got an unknown shape")
-    if isinstance(dims, Constant):
+    if is_constant(dims):
         dims = dims.value
     if isinstance(dims, np.ndarray):
         dims = dims.tolist()
@@ -97,20 +97,20 @@ def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
 
 def _shape_operand(shape: Any) -> Any:
     """A shape argument as given, or one int32 vector node when it mixes ints and scalar nodes."""
-    if isinstance(shape, list | tuple) and any(isinstance(d, Node) for d in shape):
+    if isinstance(shape, list | tuple) and any(isinstance(d, Tensor) for d in shape):
         from .array_ops import stack
 
         return stack(list(shape), axis=0)
     return shape
 
 
-def _vector_node_shape(shape_node: Node) -> Shape:
+def _vector_node_shape(shape_node: Tensor) -> Shape:
     """The static shape described by an int vector node: its values if constant, else unknowns."""
     if shape_node.dtype is not None and not shape_node.dtype.is_integer:
         raise DTypeError(f"a shape must be an int vector, got {shape_node.dtype.name}")
     if shape_node.shape is not None and len(shape_node.shape) != 1:
         raise ShapeError(f"a shape must be a vector, got a tensor of shape {fmt(shape_node.shape)}")
-    if isinstance(shape_node, Constant):
+    if is_constant(shape_node):
         return tuple(int(d) for d in np.reshape(shape_node.value, -1))
     if shape_node.shape is None or shape_node.shape[0] is None:
         return None
@@ -128,7 +128,7 @@ class ShapeOf(Operation):
         self.out_type = as_dtype(out_type)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return (None if x.shape is None else len(x.shape),), self.out_type
 
     def compute(self, x: Any) -> np.ndarray:
@@ -138,7 +138,7 @@ class ShapeOf(Operation):
 NotDifferentiable("Shape")
 
 
-def shape(input: Any, name: str | None = None, out_type: Any = int32) -> Node:  # noqa: A002
+def shape(input: Any, name: str | None = None, out_type: Any = int32) -> Tensor:  # noqa: A002
     """The run-time shape of ``input`` as an int vector (``x.shape`` is the static one)."""
     return ShapeOf(input, out_type=out_type, name=name)
 
@@ -153,7 +153,7 @@ class Size(Operation):
         self.out_type = as_dtype(out_type)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return (), self.out_type
 
     def compute(self, x: Any) -> np.ndarray:
@@ -173,18 +173,18 @@ NotDifferentiable("Size")
 NotDifferentiable("Rank")
 
 
-def size(input: Any, name: str | None = None, out_type: Any = int32) -> Node:  # noqa: A002
+def size(input: Any, name: str | None = None, out_type: Any = int32) -> Tensor:  # noqa: A002
     """The number of elements of ``input``."""
     return Size(input, out_type=out_type, name=name)
 
 
-def rank(input: Any, name: str | None = None) -> Node:  # noqa: A002
+def rank(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """The number of dimensions of ``input``."""
     return Rank(input, name=name)
 
 
 # -- reshape ------------------------------------------------------------------------------------
-def _reshape_back(grad: Node, x: Node) -> Node:
+def _reshape_back(grad: Tensor, x: Tensor) -> Tensor:
     """``grad`` reshaped to ``x``'s shape, statically when known, else at run time."""
     if is_known(x.shape):
         return grad if grad.shape == x.shape else reshape(grad, x.shape)
@@ -200,10 +200,10 @@ class Reshape(Operation):
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape
-        inputs = [x, shape] if isinstance(shape, Node) else [x]
+        inputs = [x, shape] if isinstance(shape, Tensor) else [x]
         super().__init__(inputs, name=name)
 
-    def infer(self, x: Node, shape_node: Node | None = None) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, shape_node: Tensor | None = None) -> tuple[Shape, DType | None]:
         if shape_node is None:
             self.target = _reshape_target(self.target_spec)
             _check_reshape(x.shape, self.target)
@@ -240,7 +240,7 @@ class Reshape(Operation):
 
 def _reshape_target(shape: Any) -> tuple[int, ...]:
     dims = getattr(shape, "dims", shape)
-    if isinstance(dims, Constant):
+    if is_constant(dims):
         dims = dims.value
     if isinstance(dims, np.ndarray):
         dims = dims.reshape(-1).tolist()
@@ -312,7 +312,7 @@ def _check_partial_reshape(in_shape: tuple[int | None, ...], target: tuple[int, 
 
 
 @RegisterGradient("Reshape")
-def _reshape_grad(op: Node, grad: Node) -> list[Node | None]:
+def _reshape_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [_reshape_back(grad, op.inputs[0])] + [None] * (len(op.inputs) - 1)
 
 
@@ -323,10 +323,10 @@ class ReshapeLike(Operation):
     alias_inputs = (0,)
     numeric = True
 
-    def __init__(self, x: Node, like: Node, name: str | None = None):
+    def __init__(self, x: Tensor, like: Tensor, name: str | None = None):
         super().__init__([x, like], name=name)
 
-    def infer(self, x: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape, like.shape), x.dtype
 
     def shape_rule(self, x: Shape, like: Shape) -> Shape:
@@ -340,11 +340,11 @@ class ReshapeLike(Operation):
 
 
 @RegisterGradient("ReshapeLike")
-def _reshape_like_grad(op: Node, grad: Node) -> list[Node | None]:
+def _reshape_like_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [_reshape_back(grad, op.inputs[0]), None]
 
 
-def reshape(tensor: Any, shape: Any, name: str | None = None) -> Node:
+def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
     """Reshape; one dimension may be ``-1``. ``shape`` may also be a node (e.g. ``shape(y)``)."""
     return Reshape(tensor, _shape_operand(shape), name=name)
 
@@ -359,7 +359,7 @@ class Transpose(Operation):
         self.perm_spec = perm
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if self.perm_spec is None:
             self.perm = None
             return (None if x.shape is None else x.shape[::-1]), x.dtype
@@ -380,12 +380,12 @@ class Transpose(Operation):
 
 
 @RegisterGradient("Transpose")
-def _transpose_grad(op: Node, grad: Node) -> Node:
+def _transpose_grad(op: Operation, grad: Tensor) -> Tensor:
     inverse = None if op.perm is None else [int(i) for i in np.argsort(op.perm)]
     return transpose(grad, inverse)
 
 
-def transpose(a: Any, perm: Any = None, name: str | None = None) -> Node:
+def transpose(a: Any, perm: Any = None, name: str | None = None) -> Tensor:
     """Permute the dimensions of ``a`` (reverse them when ``perm`` is None), as ``tf.transpose``."""
     return Transpose(a, perm, name=name)
 
@@ -399,7 +399,7 @@ class ExpandDims(Operation):
         self.axis_spec = axis
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "expand_dims axis")
         if x.shape is None:
             return None, x.dtype
@@ -411,7 +411,7 @@ class ExpandDims(Operation):
 
 
 @RegisterGradient("ExpandDims")
-def _expand_dims_grad(op: Node, grad: Node) -> Node:
+def _expand_dims_grad(op: Operation, grad: Tensor) -> Tensor:
     return _reshape_back(grad, op.inputs[0])
 
 
@@ -420,7 +420,7 @@ def expand_dims(
     axis: Any = None,
     name: str | None = None,
     dim: Any = None,
-) -> Node:
+) -> Tensor:
     """Insert a size-1 axis at ``axis`` (TF1's older keyword ``dim`` is accepted)."""
     if axis is None:
         axis = dim
@@ -438,7 +438,7 @@ class Squeeze(Operation):
         self.axis_spec = axis
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         self.axes = None if self.axis_spec is None else _static_ints(self.axis_spec, "squeeze axis")
         if x.shape is None:
             return None, x.dtype
@@ -466,7 +466,7 @@ class Squeeze(Operation):
 
 
 @RegisterGradient("Squeeze")
-def _squeeze_grad(op: Node, grad: Node) -> Node:
+def _squeeze_grad(op: Operation, grad: Tensor) -> Tensor:
     return _reshape_back(grad, op.inputs[0])
 
 
@@ -475,7 +475,7 @@ def squeeze(
     axis: Any = None,
     name: str | None = None,
     squeeze_dims: Any = None,
-) -> Node:
+) -> Tensor:
     """Remove size-1 axes (all, or those in ``axis``; TF1's ``squeeze_dims`` is accepted)."""
     if axis is None:
         axis = squeeze_dims

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..dtypes import DType, float32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
-from ..graph import Graph, InplaceKernel, Node, PlanValue, get_default_graph
+from ..graph import Graph, InplaceKernel, PlanValue, Tensor, get_default_graph
 from ..ops.base import convert_to_tensor
 from ..ops.math_ops import cast, floor, multiply
 from ..ops.math_ops import pow as power
@@ -183,7 +183,7 @@ class GradientDescentOptimizer(Optimizer):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         lr = self._hyper("learning_rate", self._learning_rate, _var_dtype(var))
         return ApplyGradientDescent(var, grad, lr)
 
@@ -212,7 +212,7 @@ class MomentumOptimizer(Optimizer):
         for var in var_list:
             self._slot(var, "momentum", self._name)
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         dtype = _var_dtype(var)
         lr = self._hyper("learning_rate", self._learning_rate, dtype)
         momentum = self._hyper("momentum", self._momentum, dtype)
@@ -257,7 +257,7 @@ class AdamOptimizer(Optimizer):
     def _beta_powers(self, graph: Graph) -> tuple[Variable, Variable]:
         return self._non_slots[("beta1_power", graph)], self._non_slots[("beta2_power", graph)]
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         dtype = _var_dtype(var)
         beta1_power, beta2_power = self._beta_powers(var.graph)
         inputs = [
@@ -272,7 +272,7 @@ class AdamOptimizer(Optimizer):
         refs = [var, self.get_slot(var, "m"), self.get_slot(var, "v")]
         return ApplyAdam(refs, inputs, _adam)
 
-    def _finish(self, update_ops: list[Node], name: str) -> Node:
+    def _finish(self, update_ops: list[Tensor], name: str) -> Tensor:
         graph = update_ops[0].graph
         beta1_power, beta2_power = self._beta_powers(graph)
         # the products read powers that no update changes: computed with the gradients, they
@@ -291,7 +291,7 @@ class AdamOptimizer(Optimizer):
 
 def _initial_number(value: Any) -> float:
     """The value a power accumulator starts from (a hyper-parameter that is a number)."""
-    if isinstance(value, Node) or callable(value):
+    if isinstance(value, Tensor) or callable(value):
         raise InvalidArgumentError(
             "Adam's beta1 and beta2 must be numbers (their powers are stored in variables)"
         )
@@ -331,7 +331,7 @@ class RMSPropOptimizer(Optimizer):
                 self._slot(var, "mg", self._name)
             self._slot(var, "momentum", self._name)
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         dtype = _var_dtype(var)
         inputs = [
             grad,
@@ -369,7 +369,7 @@ class AdagradOptimizer(Optimizer):
         for var in var_list:
             self._slot(var, "accumulator", self._name, initial=self._initial_accumulator_value)
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         lr = self._hyper("learning_rate", self._learning_rate, _var_dtype(var))
         accum = self.get_slot(var, "accumulator")
         return ApplyAdagrad([var, accum], [grad, lr], _adagrad)
@@ -386,7 +386,7 @@ def get_global_step(graph: Graph | None = None) -> Variable | None:
         step = found[0]
     else:
         try:
-            step = graph.get_tensor_by_name("global_step")
+            step = graph.get_tensor_by_name("global_step:0")
         except NotFoundError:
             return None
     if step.dtype is None or not step.dtype.is_integer:
@@ -422,12 +422,12 @@ def exponential_decay(
     decay_rate: Any,
     staircase: bool = False,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """``learning_rate * decay_rate ** (global_step / decay_steps)`` (the exponent floored
     with ``staircase``), as a node that follows ``global_step``."""
     if global_step is None:
         raise InvalidArgumentError("exponential_decay needs a global_step")
-    graph = global_step.graph if isinstance(global_step, Node) else get_default_graph()
+    graph = global_step.graph if isinstance(global_step, Tensor) else get_default_graph()
     with graph.as_default(), graph.name_scope(name or "ExponentialDecay"):
         lr = _learning_rate_node(learning_rate)
         step = cast(global_step, lr.dtype)
@@ -438,9 +438,9 @@ def exponential_decay(
         return multiply(lr, power(rate, p), name="decayed_learning_rate")
 
 
-def _learning_rate_node(value: Any) -> Node:
+def _learning_rate_node(value: Any) -> Tensor:
     """A floating node for a learning rate: Python numbers are float32, as in TF1."""
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         floating = value.dtype is not None and value.dtype.is_floating
         return value if floating else cast(value, float32)
     numpy_value = isinstance(value, np.ndarray | np.generic) and value.dtype.kind == "f"
