@@ -49,7 +49,7 @@ class Program:
 class Value:
     """One node of the random graph: its chainrule node and the matching PyTorch tensor."""
 
-    node: cr.Node
+    node: cr.Tensor
     tensor: torch.Tensor
     consumed: bool = False
 
@@ -110,7 +110,7 @@ class Builder:
     def __init__(self, program: Program):
         self.rng = np.random.default_rng(program.seed)
         self.values: list[Value] = []
-        self.leaves: list[tuple[cr.Node, torch.Tensor, np.ndarray]] = []
+        self.leaves: list[tuple[cr.Tensor, torch.Tensor, np.ndarray]] = []
         self.fallbacks = 0
         self.pending: list[Value] = []
         for shape, static in program.inputs:
@@ -223,7 +223,7 @@ class Builder:
         for r in results:
             self.values.append(r)
 
-    def node(self, node: cr.Node, tensor: torch.Tensor) -> Value:
+    def node(self, node: cr.Tensor, tensor: torch.Tensor) -> Value:
         """A new Value; a PyTorch result that *is* an earlier tensor is cloned so that
         gradients with respect to it mean the same thing as for the distinct chainrule node."""
         if any(tensor is v.tensor for v in self.values):

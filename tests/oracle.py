@@ -133,7 +133,7 @@ def shape_variants(arrays, unknown_shapes):
 
 
 def check_op(
-    cr_fn: Callable[..., cr.Node],
+    cr_fn: Callable[..., cr.Tensor],
     torch_fn: Callable[..., torch.Tensor],
     inputs: Sequence[np.ndarray],
     second_order: bool = False,

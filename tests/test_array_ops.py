@@ -716,11 +716,13 @@ def test_merged_slice_gradients_equal_their_sum(rng):
     for piece in pieces:
         g = cr.placeholder(cr.float64, shape=piece.shape)
         grad_feeds[g] = None
-        contributions.append(slice_ops.StridedSliceGrad(g, x, piece.slicer))
+        op = piece.op
+        slicer = op.pieces[piece.value_index] if hasattr(op, "pieces") else op.slicer
+        contributions.append(slice_ops.StridedSliceGrad(g, x, slicer))
     other = cr.placeholder(cr.float64, shape=[None, 3])
     contributions.append(other)
     merged = slice_ops.merge_slice_gradients(contributions)
-    assert [m.op_type for m in merged] == ["ScatterSlices", "Placeholder"]
+    assert [m.op.op_type for m in merged] == ["ScatterSlices", "Placeholder"]
 
     value = randn(rng, 2, 3)
     feed = {x: value, other: randn(rng, 2, 3)}

@@ -84,9 +84,9 @@ def test_compute_gradients_covers_every_node_the_loss_depends_on():
     loss = cr.square(hidden)
     table = cr.compute_gradients(loss)
     assert set(table) >= {x, w, hidden, loss}
-    values = _run({n.name: t for n, t in table.items()}, {x: 3.0})
+    values = _run({n.op.name: t for n, t in table.items()}, {x: 3.0})
     assert values["w"] == 2 * 6.0 * 3.0 and values["x"] == 2 * 6.0 * 2.0
-    assert values[loss.name] == 1.0
+    assert values[loss.op.name] == 1.0
 
 
 def test_the_gradient_graph_lives_in_the_ys_graph_even_outside_its_context():

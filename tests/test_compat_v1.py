@@ -14,7 +14,7 @@ def test_tf1_style_program_with_variable_scopes_and_initializer():
         w = tf.get_variable("w", shape=[2, 1], initializer=tf.constant(np.ones((2, 1), np.float32)))
     with tf.variable_scope("layer", reuse=True):
         assert tf.get_variable("w") is w
-    assert w.name == "layer/w"
+    assert w.name == "layer/w:0"
     y = tf.reduce_sum(tf.matmul(x, w), reduction_indices=[1], keep_dims=True)
     loss = tf.reduce_mean(tf.square(y - 1.0))
     train = tf.train.GradientDescentOptimizer(1.0).minimize(loss)

@@ -144,7 +144,7 @@ def check_program(program: Program) -> Builder:
         _assert_close_all(other_first[key], first[key], f"Session({variant}) ({key})")
 
     for i, (value, got) in enumerate(zip(builder.values, values, strict=True)):
-        assert_close(got, value.tensor, f"value {i} ({value.node.op_type} '{value.node.name}')")
+        assert_close(got, value.tensor, f"value {i} ({value.node.op.type} '{value.node.op.name}')")
     assert_close(first["loss"], t_loss, "loss")
     _compare_gradients(grads, iter(first["grads"]), t_grads, xs, "first gradient")
     _compare_gradients(second, iter(first["second"]), t_second, xs, "second gradient")

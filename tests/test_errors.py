@@ -34,7 +34,7 @@ def test_missing_feed_names_the_placeholder_its_line_and_the_target():
     assert "placeholder 'inputs'" in message
     assert f"{THIS_FILE}:{_line_of('# feed-line')}" in message
     assert "'loss'" in message
-    assert info.value.node is inputs
+    assert info.value.node is inputs.op
 
 
 def test_wrong_feed_shape_names_expected_and_got():

@@ -265,20 +265,20 @@ def test_perceptron_loss_matches_compute_gradients():
     np.testing.assert_allclose(t.gradient(p), expected["p"], rtol=1e-12)
     assert t.node(X).shape == (100, 2) and t.node(W).kind == "variable"
     assert t.node(W).is_variable and t.node(X).is_variable
-    assert set(t.variables) == {X.name, c.name, W.name, b.name}
-    assert t.forward_order[-1] == J.name and t.backward_order[0] == J.name
+    assert set(t.variables) == {X.op.name, c.op.name, W.op.name, b.op.name}
+    assert t.forward_order[-1] == J.op.name and t.backward_order[0] == J.op.name
     json.dumps(t.to_dict(), allow_nan=False)
 
 
 def test_perceptron_local_derivatives_only_where_scalar():
     X, c, W, b, p, J, feed = perceptron()
     t = cr.explain(J, feed)
-    last = [e for e in t.edges if e.dst == J.name]
+    last = [e for e in t.edges if e.dst == J.op.name]
     assert len(last) == 1 and last[0].local_derivative == -1.0
-    matmul = [e for e in t.edges if e.src == W.name]
+    matmul = [e for e in t.edges if e.src == W.op.name]
     assert matmul[0].local_derivative is None and matmul[0].flows
     (path,) = t.paths(W)
-    assert path.nodes[0] == W.name and path.nodes[-1] == J.name
+    assert path.nodes[0] == W.op.name and path.nodes[-1] == J.op.name
     assert path.factors[-1] == -1.0 and path.product is None
     assert "array[100x2]" in t.table()
     assert format_value(t.gradient(b)).startswith("[")

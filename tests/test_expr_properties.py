@@ -208,7 +208,7 @@ def test_random_expressions_agree_with_pytorch(tree, x, y, z):
 @given(tree=trees)
 def test_printed_trees_parse_to_the_same_structure(tree):
     e = expr.parse(show(tree))
-    assert e.output.op_type == _expected_op_type(tree), show(tree)
+    assert e.output.op.type == _expected_op_type(tree), show(tree)
 
 
 def _expected_op_type(tree) -> str:

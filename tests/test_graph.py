@@ -28,18 +28,21 @@ def test_reset_default_graph_gives_an_empty_graph():
 
 def test_names_are_unique_tf_style_and_scoped():
     a = cr.constant(np.ones((2, 2)))
-    names = [cr.matmul(a, a).name for _ in range(3)]
-    assert names == ["MatMul", "MatMul_1", "MatMul_2"]
+    products = [cr.matmul(a, a) for _ in range(3)]
+    assert [p.op.name for p in products] == ["MatMul", "MatMul_1", "MatMul_2"]
+    assert [p.name for p in products] == ["MatMul:0", "MatMul_1:0", "MatMul_2:0"]
     with cr.name_scope("layer1"):
         inner = cr.matmul(a, a)
         with cr.name_scope("sub"):
             deeper = cr.add(a, a, name="total")
-    assert inner.name == "layer1/MatMul"
-    assert deeper.name == "layer1/sub/total"
+    assert inner.name == "layer1/MatMul:0" and inner.op.name == "layer1/MatMul"
+    assert deeper.op.name == "layer1/sub/total"
     with cr.name_scope("layer1"):
         again = cr.matmul(a, a)
-    assert again.name == "layer1_1/MatMul"
-    assert cr.get_default_graph().get_tensor_by_name("layer1/MatMul:0") is inner
+    assert again.op.name == "layer1_1/MatMul"
+    graph = cr.get_default_graph()
+    assert graph.get_tensor_by_name("layer1/MatMul:0") is inner
+    assert graph.get_operation_by_name("layer1/MatMul") is inner.op
 
 
 def test_every_node_remembers_the_users_source_line():
@@ -47,18 +50,20 @@ def test_every_node_remembers_the_users_source_line():
 
     line = inspect.currentframe().f_lineno + 1
     node = cr.placeholder(cr.float32, shape=[None, 3], name="X")
-    assert node.source == f"test_graph.py:{line}"
-    assert node.location[0].endswith("test_graph.py")
+    assert node.op.source == f"test_graph.py:{line}"
+    assert node.op.location[0].endswith("test_graph.py")
 
 
-def test_node_attributes_and_the_seed_vocabulary():
+def test_operations_and_tensors_and_the_tutorials_vocabulary():
     x = cr.placeholder(cr.float32, shape=[None, 3])
     w = cr.Variable(np.zeros((3, 2), np.float32))
     y = cr.matmul(x, w)
-    assert y.op_type == "MatMul"
-    assert y.inputs == (x, w) and y.input_nodes == (x, w)
-    assert y.output is y and y.op is y
-    assert y in x.consumers and y in w.consumers
+    op = y.op
+    assert isinstance(y, cr.Tensor) and isinstance(op, cr.Node) and op.type == "MatMul"
+    assert op.inputs == (x, w) and op.input_nodes == (x, w)
+    assert op.outputs == (y,) and op.output is y and y.value_index == 0
+    assert x.consumers() == [op] and w.consumers() == [op]
+    assert op in x.op.consumers and op in w.op.consumers
     assert y.shape == (None, 2)
     assert y.get_shape().as_list() == [None, 2]
     assert y.dtype == cr.float32
@@ -96,7 +101,7 @@ def test_dtype_rules_follow_tf1():
 def test_numpy_values_on_either_side_of_an_operator_become_nodes():
     x = cr.constant(np.array([1.0, 2.0]))
     for expr in (np.ones(2) * x, x * np.ones(2), np.ones(2) + x, np.float64(3.0) * x):
-        assert isinstance(expr, cr.Node)
+        assert isinstance(expr, cr.Tensor)
     with cr.Session() as s:
         np.testing.assert_allclose(s.run(np.array([2.0, 3.0]) * x), [2.0, 6.0])
         np.testing.assert_allclose(s.run(1.0 / x), [1.0, 0.5])

@@ -84,13 +84,13 @@ def test_dense_names_variables_as_tf_does():
     cr.layers.dense(h, 5, name="logits")
     names = [v.name for v in cr.trainable_variables()]
     assert names == [
-        "dense/kernel",
-        "dense/bias",
-        "dense_1/kernel",
-        "logits/kernel",
-        "logits/bias",
+        "dense/kernel:0",
+        "dense/bias:0",
+        "dense_1/kernel:0",
+        "logits/kernel:0",
+        "logits/bias:0",
     ]
-    assert h.name == "dense/Relu"
+    assert h.name == "dense/Relu:0" and h.op.name == "dense/Relu"
     kernel = cr.get_default_graph().get_tensor_by_name("dense/kernel:0")
     assert kernel.shape == (3, 4)
 
@@ -119,7 +119,7 @@ def test_dense_on_rank_3_inputs(rng):
     assert y.shape == (None, 5, 2)
     x_value = rng.standard_normal((2, 5, 3))
     with cr.Session() as s:
-        out, kernel, bias = s.run([y, "dense/kernel", "dense/bias"], {x: x_value})
+        out, kernel, bias = s.run([y, "dense/kernel:0", "dense/bias:0"], {x: x_value})
     np.testing.assert_allclose(out, x_value @ kernel + bias)
 
 
@@ -128,7 +128,7 @@ def test_dense_class_reuses_its_variables():
     a = layer(cr.placeholder(cr.float32, [None, 2]))
     b = layer(cr.placeholder(cr.float32, [None, 2]))
     assert a is not b
-    assert [v.name for v in layer.trainable_variables] == ["shared/kernel", "shared/bias"]
+    assert [v.name for v in layer.trainable_variables] == ["shared/kernel:0", "shared/bias:0"]
     assert len(cr.trainable_variables()) == 2
     assert layer.kernel.shape == (2, 3)
 
@@ -173,10 +173,10 @@ def test_two_layer_network_trains_with_gradient_descent():
             s.run(train, feed)
         end, acc = s.run([loss, accuracy], feed)
     assert [v.name for v in cr.trainable_variables()] == [
-        "dense/kernel",
-        "dense/bias",
-        "dense_1/kernel",
-        "dense_1/bias",
+        "dense/kernel:0",
+        "dense/bias:0",
+        "dense_1/kernel:0",
+        "dense_1/bias:0",
     ]
     assert start > 0.6
     assert end < 0.5 * start, (start, end)

@@ -217,7 +217,7 @@ def test_einsum_same_operand_twice(rng):
 def test_einsum_accepts_a_list_of_operands_and_a_name(rng):
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((3,))
     node = cr.einsum("ij,j->i", [cr.constant(a), cr.constant(b)], name="contract")
-    assert node.name == "contract" and node.shape == (2,)
+    assert node.name == "contract:0" and node.shape == (2,)
     np.testing.assert_allclose(run(node), a @ b)
 
 

@@ -25,7 +25,7 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
-def training_step() -> tuple[cr.Node, cr.Node, cr.Node, cr.Node, cr.Node]:
+def training_step() -> tuple[cr.Tensor, cr.Tensor, cr.Tensor, cr.Tensor, cr.Tensor]:
     """A small MLP with softmax cross-entropy and Adam (slots, bias corrections, global step)."""
     x = cr.placeholder(cr.float32, shape=[None, 8], name="x")
     labels = cr.placeholder(cr.int32, shape=[None], name="labels")
@@ -128,7 +128,7 @@ def test_fetching_by_name_compiles_once(count_plans):
     cr.reduce_sum(cr.square(x), name="total")
     with cr.Session() as session:
         for k in range(200):
-            assert session.run("total", {"x": np.array([k, 1.0])}) == k * k + 1.0
+            assert session.run("total:0", {"x:0": np.array([k, 1.0])}) == k * k + 1.0
     assert len(count_plans) == 1
 
 

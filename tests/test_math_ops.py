@@ -284,7 +284,7 @@ def test_python_scalars_are_weak():
 def test_numpy_values_take_the_node_dtype():
     a32 = cr.placeholder(cr.float32, shape=[3])
     product = np.ones(3) * a32
-    assert isinstance(product, cr.Node) and product.dtype == cr.float32
+    assert isinstance(product, cr.Tensor) and product.dtype == cr.float32
     assert (a32 + np.float64(1.0)).dtype == cr.float32
     out = run(np.arange(3.0) - a32, {a32: [1.0, 1.0, 1.0]})
     assert out.dtype == np.float32
@@ -345,7 +345,7 @@ def test_operators_on_both_sides_match_numpy(rng):
         (yv % x, yv % xv),
     ]
     for node, expected in cases:
-        assert isinstance(node, cr.Node)
+        assert isinstance(node, cr.Tensor)
         np.testing.assert_allclose(run(node), expected, rtol=1e-12)
 
 
@@ -353,7 +353,7 @@ def test_numpy_array_on_the_left_makes_a_node(rng):
     x = cr.constant(rng.standard_normal((3, 3)))
     a = rng.standard_normal((3, 3))
     for node in (np.ones(3) * x, a + x, a - x, a / x, a @ x, a < x, a**x):
-        assert isinstance(node, cr.Node), type(node)
+        assert isinstance(node, cr.Tensor), type(node)
     np.testing.assert_allclose(run(a @ x), a @ run(x))
     np.testing.assert_allclose(run(a - x), a - run(x))
     np.testing.assert_array_equal(run(a < x), a < run(x))
@@ -362,7 +362,7 @@ def test_numpy_array_on_the_left_makes_a_node(rng):
 def test_matmul_operator(rng):
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
     node = cr.constant(a) @ cr.constant(b)
-    assert node.op_type == "MatMul" and node.shape == (2, 4)
+    assert node.op.type == "MatMul" and node.shape == (2, 4)
     np.testing.assert_allclose(run(node), a @ b)
 
 

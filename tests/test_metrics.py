@@ -24,7 +24,7 @@ def test_accuracy_streams_over_batches_and_resets_with_local_initializer():
 def test_metric_counters_are_local_non_trainable_metric_variables():
     tf.metrics.precision(tf.constant([1, 0]), tf.constant([1, 1]))
     names = [v.name for v in tf.local_variables()]
-    assert names == ["precision/true_positives/count", "precision/false_positives/count"]
+    assert names == ["precision/true_positives/count:0", "precision/false_positives/count:0"]
     assert tf.get_collection("metric_variables") == tf.local_variables()
     assert tf.trainable_variables() == [] and tf.global_variables() == []
 
@@ -39,7 +39,7 @@ def test_metrics_collections_receive_value_and_update():
 def test_mismatched_static_shapes_fail_when_built_naming_the_predictions():
     labels = tf.constant([1, 0, 1], name="labels")
     predictions = tf.constant([1, 0], name="predictions")
-    with pytest.raises(ShapeError, match="Const 'predictions'.*labels 'labels'"):
+    with pytest.raises(ShapeError, match="Const 'predictions'.*labels 'labels:0'"):
         tf.metrics.accuracy(labels, predictions)
     with pytest.raises(ShapeError, match="predictions"):
         tf.metrics.mean_squared_error(tf.constant([1.0, 2.0]), tf.constant([[1.0, 2.0]]))

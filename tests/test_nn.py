@@ -159,7 +159,7 @@ def test_cross_entropy_gradient_is_one_fused_op(rng):
     loss = cr.nn.softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits)
     upstream = np.array([0.5, -2.0])
     (grad,) = cr.gradients(loss, [logits], grad_ys=upstream)
-    assert grad.op_type == "SoftmaxCrossEntropyWithLogitsGrad"
+    assert grad.op.type == "SoftmaxCrossEntropyWithLogitsGrad"
     value = cr.Session().run(grad, {logits: logits_value})
     e = np.exp(logits_value - logits_value.max(1, keepdims=True))
     softmax = e / e.sum(1, keepdims=True)
@@ -194,7 +194,7 @@ def test_sparse_cross_entropy_gradient_is_fused_and_labels_get_none():
     loss = cr.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     g_labels, g_logits = cr.gradients(loss, [labels, logits])
     assert g_labels is None
-    assert g_logits.op_type == "SparseSoftmaxCrossEntropyWithLogitsGrad"
+    assert g_logits.op.type == "SparseSoftmaxCrossEntropyWithLogitsGrad"
 
 
 def test_sparse_cross_entropy_rejects_out_of_range_labels():
@@ -202,7 +202,7 @@ def test_sparse_cross_entropy_rejects_out_of_range_labels():
     loss = cr.nn.sparse_softmax_cross_entropy_with_logits(labels=[3], logits=logits)
     with pytest.raises(InvalidArgumentError, match=r"label value of 3 .*\[0, 3\)") as info:
         cr.Session().run(loss)
-    assert info.value.node is loss
+    assert info.value.node is loss.op
 
 
 def test_sparse_cross_entropy_needs_integer_labels_of_matching_shape():

@@ -2,7 +2,7 @@
 runtime (plan, session, passes) names none, since the op facts it needs live on the op classes.
 
 The names are found with ``ast`` where the code refers to op types: comparisons with
-``.op_type``, ``op_type = "X"`` and ``op_type="X"``, ``RegisterGradient``/``NotDifferentiable``
+``.op_type`` (or ``.op.type``), ``op_type = "X"`` and ``op_type="X"``, ``RegisterGradient``/``NotDifferentiable``
 arguments (also through a loop over a literal tuple), and in the runtime the CamelCase strings
 of dict, set and tuple literals (rule tables keyed by op type).
 """
@@ -19,7 +19,7 @@ import chainrule.train  # noqa: F401 - registers the optimizers' op types
 from chainrule.graph import Node
 from chainrule.ops.base import Constant, Operation, Placeholder
 from chainrule.ops.registry import gradient_function, op_types
-from chainrule.ops.state_ops import Variable
+from chainrule.ops.state_ops import VariableOp
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -31,7 +31,7 @@ OP_TYPE_LIKE = re.compile(r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*")
 #: names that tests give to op types that must not exist (to test the error)
 NAMES_OF_ABSENT_OP_TYPES = {"NoSuchOp"}
 #: graph nodes that are not operations (so not in the op registry) but have an op type
-LEAF_NODE_KINDS = (Node, Constant, Placeholder, Variable)
+LEAF_NODE_KINDS = (Node, Constant, Placeholder, VariableOp)
 
 
 def strings_in(node):
@@ -40,7 +40,12 @@ def strings_in(node):
 
 
 def reads_op_type(node):
-    return isinstance(node, ast.Attribute) and node.attr == "op_type"
+    """``x.op_type`` or TF1's ``x.op.type``."""
+    if not isinstance(node, ast.Attribute):
+        return False
+    return node.attr == "op_type" or (
+        node.attr == "type" and isinstance(node.value, ast.Attribute) and node.value.attr == "op"
+    )
 
 
 def called_name(call):

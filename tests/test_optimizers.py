@@ -180,7 +180,7 @@ def test_adam_powers_are_updated_after_all_variables():
     optimizer = train.AdamOptimizer(0.01, beta1=0.8, beta2=0.95)
     train_op = optimizer.minimize(loss)
     powers = cr.get_default_graph().get_tensor_by_name
-    beta1_power, beta2_power = powers("beta1_power"), powers("beta2_power")
+    beta1_power, beta2_power = powers("beta1_power:0"), powers("beta2_power:0")
     assert not beta1_power.trainable and beta1_power in cr.global_variables()
     with cr.Session() as sess:
         assert sess.run([beta1_power, beta2_power]) == pytest.approx([0.8, 0.95])
@@ -244,25 +244,25 @@ def test_slots_are_named_like_tf1_and_saved_as_global_variables():
     adam.minimize(loss)
     names = [v.name for v in cr.global_variables()]
     for expected in ["W/Adam", "W/Adam_1", "b/Adam", "b/Adam_1", "beta1_power", "beta2_power"]:
-        assert expected in names
-    assert adam.get_slot(w, "m").name == "W/Adam"
-    assert adam.get_slot(w, "v").name == "W/Adam_1"
+        assert expected + ":0" in names
+    assert adam.get_slot(w, "m").name == "W/Adam:0"
+    assert adam.get_slot(w, "v").name == "W/Adam_1:0"
     assert adam.get_slot_names() == ["m", "v"]
-    assert {v.name for v in cr.trainable_variables()} == {"W", "b"}
+    assert {v.name for v in cr.trainable_variables()} == {"W:0", "b:0"}
 
     train.MomentumOptimizer(0.1, 0.9).minimize(loss)
     rms = train.RMSPropOptimizer(0.1, centered=True)
     rms.minimize(loss)
-    assert rms.get_slot(w, "rms").name == "W/RMSProp"
-    assert rms.get_slot(w, "mg").name == "W/RMSProp_1"
-    assert rms.get_slot(w, "momentum").name == "W/RMSProp_2"
+    assert rms.get_slot(w, "rms").name == "W/RMSProp:0"
+    assert rms.get_slot(w, "mg").name == "W/RMSProp_1:0"
+    assert rms.get_slot(w, "momentum").name == "W/RMSProp_2:0"
     ada = train.AdagradOptimizer(0.1)
     ada.minimize(loss, var_list=[b])
-    assert ada.get_slot(b, "accumulator").name == "b/Adagrad"
+    assert ada.get_slot(b, "accumulator").name == "b/Adagrad:0"
     assert ada.get_slot(w, "accumulator") is None
     names = [v.name for v in cr.global_variables()]
-    assert "W/Momentum" in names and "b/Momentum" in names
-    assert {v.name for v in cr.trainable_variables()} == {"W", "b"}
+    assert "W/Momentum:0" in names and "b/Momentum:0" in names
+    assert {v.name for v in cr.trainable_variables()} == {"W:0", "b:0"}
 
 
 def test_slots_ignore_the_name_scope_of_minimize():
@@ -270,13 +270,13 @@ def test_slots_ignore_the_name_scope_of_minimize():
     with cr.name_scope("training"):
         optimizer = train.MomentumOptimizer(0.1, 0.9)
         optimizer.minimize(loss)
-    assert optimizer.get_slot(w, "momentum").name == "W/Momentum"
+    assert optimizer.get_slot(w, "momentum").name == "W/Momentum:0"
 
 
-def test_global_step_increments_and_train_op_gives_it():
+def test_global_step_increments_once_per_run_of_the_train_op():
     w, b, loss = build_problem()
     step = train.get_or_create_global_step()
-    assert step.name == "global_step" and step.dtype == cr.int64 and not step.trainable
+    assert step.name == "global_step:0" and step.dtype == cr.int64 and not step.trainable
     assert train.get_global_step() is step
     assert train.get_or_create_global_step() is step
     with pytest.raises(InvalidArgumentError):
@@ -284,8 +284,8 @@ def test_global_step_increments_and_train_op_gives_it():
     train_op = train.AdamOptimizer(0.01).minimize(loss, global_step=step)
     with cr.Session() as sess:
         assert sess.run(step) == 0
-        values = [sess.run(train_op) for _ in range(5)]
-        assert values == [1, 2, 3, 4, 5]
+        values = [(sess.run(train_op), sess.run(step)) for _ in range(5)]
+        assert values == [(None, 1), (None, 2), (None, 3), (None, 4), (None, 5)]
         assert sess.run(step) == 5
 
 

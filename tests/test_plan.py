@@ -168,7 +168,7 @@ def test_a_failing_kernel_is_reported_for_its_node(optimize):
     bad = Exploding(x * 1.0 + 1.0)
     with cr.Session(optimize=optimize) as s, pytest.raises(cr.errors.InvalidArgumentError) as info:
         s.run(cr.exp(bad), {x: [1.0, 2.0]})
-    assert info.value.node is bad
+    assert info.value.node is bad.op
     assert "boom" in str(info.value) and "test_plan.py:" in str(info.value)
 
 
@@ -180,7 +180,7 @@ def test_check_numerics_stops_at_the_first_bad_value(optimize):
         np.testing.assert_allclose(s.run(y, {x: [1.0, 2.0]}), 2 * np.log([1.0, 2.0]))
         with pytest.raises(cr.errors.InvalidArgumentError) as info:
             s.run(y, {x: [-1.0, 2.0]})
-    assert info.value.node is logged
+    assert info.value.node is logged.op
 
 
 def test_floating_point_warnings_are_silenced_during_a_run():
@@ -297,13 +297,13 @@ def test_interpreted_plans_compute_what_compiled_plans_compute(rng, optimize):
         assert plan.interpreted and plan.source == ""
         weights = s.run(w)
     x_value, y_value = feed[x], feed[y]
-    z = np.maximum(x_value @ w.initial_value.value + 0.5, 0)
+    z = np.maximum(x_value @ w.initial_value.op.value + 0.5, 0)
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     assert np.isclose(first, np.mean(-np.sum(y_value * np.log(p), axis=1)))
     grad = x_value.T @ (((p - y_value) / 5) * (z > 0))
     np.testing.assert_allclose(
-        weights, w.initial_value.value - float(np.float32(0.1)) * grad, rtol=1e-10
+        weights, w.initial_value.op.value - float(np.float32(0.1)) * grad, rtol=1e-10
     )
 
 
@@ -315,10 +315,10 @@ def test_interpreted_plans_name_the_failing_node_and_check_numerics():
     with cr.Session(check_numerics=True) as s:
         with pytest.raises(cr.errors.InvalidArgumentError) as info:
             s.run(bad, {x: [1.0, 2.0]})
-        assert info.value.node is bad
+        assert info.value.node is bad.op
         with pytest.raises(cr.errors.InvalidArgumentError) as info:
             s.run(logged * 2.0, {x: [-1.0, 2.0]})
-        assert info.value.node is logged
+        assert info.value.node is logged.op
         with pytest.raises(cr.errors.InvalidArgumentError, match="shape"):
             s.run(logged, {x: [1.0]})
 

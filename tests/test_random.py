@@ -72,7 +72,7 @@ def test_random_ops_are_not_merged_or_folded():
     b = cr.random_normal([3], seed=2)
     va, vb = cr.Session().run([a, b])
     assert not np.array_equal(va, vb)
-    assert not a.pure and not b.pure
+    assert not a.op.pure and not b.op.pure
 
 
 def test_random_normal_statistics():

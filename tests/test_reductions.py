@@ -235,7 +235,7 @@ def test_argmax_argmin_follow_tf1_signature(rng):
     assert cr.argmax(x, 1).dtype == cr.int64 and run(cr.argmax(x, 1)).dtype == np.int64
     as32 = cr.argmin(x, 1, output_type=cr.int32)
     assert as32.dtype == cr.int32 and run(as32).dtype == np.int32
-    assert cr.argmax(x, 1, name="best").name == "best"
+    assert cr.argmax(x, 1, name="best").name == "best:0"
 
 
 def test_argmax_errors():

@@ -30,7 +30,7 @@ def build_model(seed=0):
 
 
 def all_values(sess):
-    return {v.name: np.array(sess.run(v)) for v in cr.global_variables()}
+    return {v.op.name: np.array(sess.run(v)) for v in cr.global_variables()}
 
 
 def assert_same_values(left, right):
@@ -87,7 +87,7 @@ def test_files_are_plain_npz_without_pickle(tmp_path):
     path = train.Saver().save(sess, str(tmp_path / "model.npz"))
     assert path == str(tmp_path / "model")
     with np.load(path + ".npz", allow_pickle=False) as data:
-        assert set(data.files) == {v.name for v in cr.global_variables()}
+        assert set(data.files) == {v.op.name for v in cr.global_variables()}
         np.testing.assert_array_equal(data["W"], sess.run(w))
         assert data["b"].dtype == np.float32
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]

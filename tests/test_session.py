@@ -104,7 +104,7 @@ def test_eval_and_run_with_a_default_session():
     v = cr.Variable(1.0, dtype=cr.float64)
     inc = cr.assign_add(v, 1.0)
     with cr.Session():
-        inc.run()
+        inc.op.run()
         assert v.eval() == 2.0
         assert (v * 3).eval() == 6.0
     s = cr.InteractiveSession()

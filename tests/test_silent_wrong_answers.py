@@ -147,7 +147,7 @@ def test_a_user_gradient_of_the_wrong_shape_is_refused_naming_the_op():
         cr.gradients(y, [x])
     message = str(info.value)
     assert "DoubledWrongGradShape 'doubled'" in message
-    assert "shape (3,) for its input 'x' of shape (2,)" in message
+    assert "shape (3,) for its input 'x:0' of shape (2,)" in message
 
 
 def test_a_user_gradient_function_that_raises_is_reported_naming_the_op():

@@ -116,12 +116,12 @@ def test_the_graph_keeps_node_names_scopes_inputs_and_control_inputs(tmp_path):
         pass
     nodes = {n.name: n for n in read_back(tmp_path).Graph().node}
     assert {"x", "layer/W", "layer/y", "done"} <= set(nodes)
-    product = nodes[y.name]
-    assert product.op == y.op_type and list(product.input) == ["x", "layer/W"]
+    product = nodes[y.op.name]
+    assert product.op == y.op.type and list(product.input) == ["x", "layer/W"]
     assert list(nodes["done"].input) == ["x", "^layer/y"]
     shape = nodes["x"].attr["_output_shapes"].list.shape[0]
     assert [d.size for d in shape.dim] == [-1, 3]
-    assert done.name == "done"
+    assert done.op.name == "done"
 
 
 def test_summary_ops_are_scalar_strings_in_the_summaries_collection():
@@ -131,7 +131,7 @@ def test_summary_ops_are_scalar_strings_in_the_summaries_collection():
         assert summary.shape == () and summary.dtype == tf.string
         assert graph.get_collection("summaries") == [summary]
         assert tf.summary.merge_all(key="other") is None
-        assert gradient_function(summary) is None  # NotDifferentiable
+        assert gradient_function(summary.op) is None  # NotDifferentiable
 
 
 def test_fetching_a_summary_gives_its_bytes_whole_also_under_check_numerics():

@@ -25,6 +25,7 @@ from .graph import (
     Graph,
     GraphKeys,
     Node,
+    Tensor,
     TensorShape,
     add_to_collection,
     add_to_collections,
@@ -82,7 +83,6 @@ def __getattr__(name: str):
     return module if attribute is None else getattr(module, attribute)
 
 
-Tensor = Node
 __version__ = "0.1.0"
 
 # ``from chainrule import *`` (as the Deep Learning From Scratch programs do) must not hide Python's builtins

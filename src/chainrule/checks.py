@@ -16,7 +16,7 @@ import numpy as np
 from .autodiff import gradients
 from .dtypes import float64
 from .errors import InvalidArgumentError
-from .graph import Graph, Node
+from .graph import Graph, Node, Tensor
 from .ops.base import placeholder
 from .runtime.session import Session
 
@@ -36,7 +36,7 @@ def compute_gradient(
     ``f`` is either a function of nodes (``inputs`` are then arrays) or an output node
     (``inputs`` are then nodes of its graph: placeholders, variables or any node).
     """
-    if isinstance(f, Node):
+    if isinstance(f, Tensor):
         graph, y, xs = f.graph, f, list(inputs)
         session = Session(graph=graph)
         base_feed = dict(feed_dict or {})

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import FailedPreconditionError, InvalidArgumentError
 from .expr import Expression, parse
-from .graph import Node, topological_order
+from .graph import Node, Tensor, topological_order
 from .trace import Trace, explain, format_value, node_kind, node_label, structure_for
 
 __all__ = ["to_dot", "render"]
@@ -57,8 +57,10 @@ def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | No
         return explain(target, feed)
     if isinstance(target, Expression):
         return target.output
-    if isinstance(target, Node):
+    if isinstance(target, Tensor):
         return target
+    if isinstance(target, Node) and len(target.outputs) == 1:
+        return target.outputs[0]
     raise InvalidArgumentError(
         f"to_dot() needs a node, an expression or a trace, got {type(target).__name__}"
     )
@@ -87,7 +89,7 @@ def to_dot(
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     for node in forward:
-        lines.append(_node_line(node, ids[node], trace, show_gradients, node is output))
+        lines.append(_node_line(node, ids[node], trace, show_gradients, node is output.op))
     lines.extend(_edge_lines(forward, ids, trace, show_gradients))
     if include_gradient_graph:
         lines.extend(_gradient_graph_lines(output, forward, ids, trace))
@@ -122,9 +124,9 @@ def _edge_lines(
         by_position = {(e.src, e.dst, e.index): e for e in trace.edges}
     lines = []
     for dst in forward:
-        if trace is not None and dst in trace.fed:
+        if trace is not None and any(out in trace.fed for out in dst.outputs):
             continue
-        for index, src in enumerate(dst.inputs):
+        for index, src in enumerate(t.op for t in dst.inputs):
             attributes = []
             edge = by_position.get((src.name, dst.name, index)) if trace is not None else None
             if edge is not None and not edge.flows:
@@ -142,7 +144,7 @@ def _gradient_graph_lines(
 ) -> list[str]:
     """The nodes ``gradients()`` added for ``output``, in a cluster, linked to what they use."""
     structure = trace.structure if trace is not None else structure_for(output)
-    grads = {node: g for node, g in structure.grads.items() if node in ids}
+    grads = {t.op: g for t, g in structure.grads.items() if t.op in ids and t.value_index == 0}
     known = set(ids)
     added = [n for n in topological_order(list(grads.values()), stop_at=known) if n not in known]
     gids = {node: f"g{i}" for i, node in enumerate(added)}
@@ -157,13 +159,13 @@ def _gradient_graph_lines(
     lines.append("  }")
     every = {**ids, **gids}
     for node in added:
-        for src in node.inputs:
+        for src in (t.op for t in node.inputs):
             if src in every:
                 lines.append(f'  {every[src]} -> {gids[node]} [color="#bbbbbb"];')
     for node, grad in grads.items():
-        if grad in every:
+        if grad.op in every:
             lines.append(
-                f"  {every[grad]} -> {ids[node]} "
+                f"  {every[grad.op]} -> {ids[node]} "
                 '[style=dotted, color="#c0392b", label="gradient", constraint=false];'
             )
     return lines

@@ -21,7 +21,8 @@ __all__ = [
 
 
 def describe(node: Any) -> str:
-    """``MatMul 'MatMul_3' (model.py:12)``: how errors name a node."""
+    """``MatMul 'MatMul_3' (model.py:12)``: how errors name a node (a tensor by its operation)."""
+    node = getattr(node, "op", node)
     where = getattr(node, "source", None)
     place = f" ({where})" if where else ""
     return f"{node.op_type} '{node.name}'{place}"
@@ -31,6 +32,7 @@ class ChainruleError(Exception):
     """Base of all chainrule errors; ``node`` is the graph node at fault, if any."""
 
     def __init__(self, message: str, node: Any = None):
+        node = getattr(node, "op", node)  # a tensor's error names its operation
         self.node = node
         self.message = message
         super().__init__(f"{describe(node)}: {message}" if node is not None else message)

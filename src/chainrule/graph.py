@@ -1,4 +1,5 @@
-"""The graph model: graphs own nodes; every node knows its inputs, shape, dtype and source line."""
+"""The graph model, as TF1's: graphs own operations; an operation (``Node``) has input tensors,
+control inputs and its output tensors (``Tensor``: ``op.outputs[i]``, named ``op_name:i``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from .dtypes import DType
-from .errors import ChainruleError, FailedPreconditionError, GraphError, NotFoundError
+from .errors import (
+    ChainruleError,
+    FailedPreconditionError,
+    GraphError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 
 __all__ = [
     "Graph",
@@ -20,6 +27,7 @@ __all__ = [
     "get_collection",
     "get_collection_ref",
     "Node",
+    "Tensor",
     "TensorShape",
     "get_default_graph",
     "reset_default_graph",
@@ -237,7 +245,9 @@ class Graph:
     @contextlib.contextmanager
     def control_dependencies(self, nodes: Sequence[Node] | None) -> Iterator[None]:
         """Nodes created inside run only after ``nodes`` (``None`` clears outer dependencies)."""
-        self._control_scopes.append(None if nodes is None else tuple(nodes))  # type: ignore[arg-type]
+        self._control_scopes.append(
+            None if nodes is None else tuple(as_operation(n) for n in nodes)
+        )
         try:
             yield
         finally:
@@ -278,17 +288,46 @@ class Graph:
         self.version += 1
 
     def get_operations(self) -> list[Node]:
+        """The operations of the graph, in the order they were created."""
         return list(self._nodes)
 
-    def get_tensor_by_name(self, name: str) -> Node:
-        """Look up a node by name; TF's ``name:0`` form is accepted."""
-        key = name[:-2] if name.endswith(":0") else name
+    def get_operation_by_name(self, name: str) -> Node:
+        """The operation named ``name`` (``MatMul_2``; a tensor's ``name:0`` is refused)."""
+        if ":" in name:
+            raise InvalidArgumentError(
+                f"'{name}' names a tensor, not an operation; use get_tensor_by_name()"
+            )
         try:
-            return self._by_name[key]
+            return self._by_name[name]
         except KeyError:
-            raise NotFoundError(f"the graph has no node named '{name}'") from None
+            raise NotFoundError(f"the graph has no operation named '{name}'") from None
 
-    get_operation_by_name = get_tensor_by_name
+    def get_tensor_by_name(self, name: str) -> Tensor:
+        """The tensor named ``name`` (``op_name:index``, as TF1: ``MatMul_2:0``)."""
+        op_name, sep, index = name.rpartition(":")
+        if not sep or not index.isdigit():
+            raise InvalidArgumentError(
+                f"'{name}' is not a tensor name; tensor names have the form 'op_name:index' "
+                f"(did you mean '{name}:0'?)"
+            )
+        try:
+            op = self._by_name[op_name]
+        except KeyError:
+            raise NotFoundError(f"the graph has no tensor named '{name}'") from None
+        if int(index) >= len(op.outputs):
+            raise NotFoundError(
+                f"the graph has no tensor named '{name}': {op.op_type} '{op_name}' has "
+                f"{len(op.outputs)} output(s)"
+            )
+        return op.outputs[int(index)]
+
+    def as_graph_element(self, obj: Any) -> Tensor | Node:
+        """A tensor or operation, given one or its name (``"x:0"`` a tensor, ``"x"`` an op)."""
+        if isinstance(obj, Tensor | Node):
+            return obj
+        if isinstance(obj, str):
+            return self.get_tensor_by_name(obj) if ":" in obj else self.get_operation_by_name(obj)
+        raise InvalidArgumentError(f"{obj!r} is neither a tensor nor an operation")
 
     def add_to_collection(self, name: str, value: Any) -> None:
         """Append ``value`` to the collection ``name`` (made if missing)."""
@@ -381,7 +420,7 @@ def pop_default_session(session: Any) -> None:
             return
 
 
-def default_session_for(node: Node, session: Any) -> Any:
+def default_session_for(node: Any, session: Any) -> Any:
     """``session`` if given, else the default session, else an error naming ``node``."""
     session = session or get_default_session()
     if session is None:
@@ -401,10 +440,22 @@ def control_dependencies(nodes: Sequence[Node] | None) -> contextlib.AbstractCon
     return get_default_graph().control_dependencies(nodes)
 
 
-class Node:
-    """A vertex of the graph: a placeholder, variable, constant or operation, and its output.
+class OperationType(type):
+    """The metaclass of operations: calling an op class builds the operation and returns what
+    a TF1 op function returns: its output tensor when it has exactly one (``Softmax(x)`` is a
+    tensor, so is the user's ``cube(x)``), else the operation itself (no outputs: updates,
+    groups; several: the op functions return ``list(op.outputs)``)."""
 
-    As in the Deep Learning From Scratch series, an operation *is* its output tensor: ``op.output is op``.
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        op = super().__call__(*args, **kwargs)
+        outputs = op.outputs
+        return outputs[0] if len(outputs) == 1 else op
+
+
+class Node(metaclass=OperationType):
+    """An operation of the graph (placeholder, variable, constant or computation): its input
+    tensors, control inputs (operations) and output tensors ``outputs`` (``output`` is
+    ``outputs[0]``, the tutorials' name). ``num_outputs`` says how many it has (0 for updates).
 
     Besides its shape rule, kernel and gradient, an op declares here every fact the plan
     compiler needs about it; the plan passes ask these hooks and name no op type. The
@@ -433,13 +484,20 @@ class Node:
         "weak",
         "shape",
         "dtype",
+        "outputs",
+        "_specs",
         "__dict__",
         "__weakref__",
     )
 
     op_type = "Node"
-    #: True for ops whose value is ``None`` and that run for their effects (updates, groups)
+    #: True for ops that have no output and run for their effects (updates, groups)
     is_update = False
+    #: how many output tensors the op has (an op with several sets it before ``_register``,
+    #: and its ``infer`` returns one ``(shape, dtype)`` pair per output)
+    num_outputs = 1
+    #: True when ``compute`` returns a tuple, one value per output (set from ``infer``)
+    tuple_outputs = False
     #: False for ops through which no gradient flows (argmax, comparisons, ...)
     differentiable = True
     #: False for ops whose kernel draws random numbers or reads or changes state: never
@@ -464,8 +522,10 @@ class Node:
 
     graph: Graph
     name: str
-    inputs: tuple[Node, ...]
+    inputs: tuple[Tensor, ...]
     control_inputs: tuple[Node, ...]
+    outputs: tuple[Tensor, ...]
+    #: the static shape and dtype of output 0 (the op's value for single-output ops)
     shape: Shape
     dtype: DType | None
     weak: bool
@@ -539,61 +599,76 @@ class Node:
     def _setup(
         self,
         graph: Graph,
-        inputs: Sequence[Node],
+        inputs: Sequence[Tensor],
         name: str | None,
-        control_inputs: Sequence[Node] = (),
+        control_inputs: Sequence[Any] = (),
     ) -> None:
-        """Name the node, remember where the user built it and add it to ``graph``."""
+        """Name the op, remember where the user built it (``_register`` adds it to ``graph``)."""
         self.graph = graph
         self.inputs = tuple(inputs)
-        self.control_inputs = tuple(control_inputs) + graph.current_control_inputs()
+        self.control_inputs = (
+            tuple(as_operation(c) for c in control_inputs) + graph.current_control_inputs()
+        )
         self.name = graph.unique_name(name or self.op_type)
         self.location = user_frame_location()
         self.consumers: list[Node] = []
         self.weak = getattr(self, "weak", False)
         self.shape = None
         self.dtype = None
-        anchor = self.inputs[0] if self.inputs else None
-        for node in self.inputs + self.control_inputs:
-            check_same_graph(graph, node, self, anchor)
+        self.outputs = ()
+        self._specs = None
+        anchor = self.inputs[0].op if self.inputs else None
+        for tensor in self.inputs:
+            check_same_graph(graph, tensor, self, anchor)
+        for op in self.control_inputs:
+            if not isinstance(op, Node) or op.graph is not graph:
+                check_same_graph(graph, op, self, anchor)
 
     def _register(self) -> None:
-        for node in self.inputs:
-            node.consumers.append(self)
+        """Make the output tensors and add the op to its graph."""
+        count = 0 if self.is_update else self.num_outputs
+        if not self.outputs:
+            self.outputs = tuple(Tensor(self, i) for i in range(count))
+        for tensor in self.inputs:
+            tensor.op.consumers.append(self)
         self.graph._add(self)
 
-    # -- the tutorials' vocabulary -------------------------------------------------------------
+    def set_output_specs(self, specs: Sequence[tuple[Shape, DType | None]]) -> None:
+        """The static shape and dtype of each output of a multi-output op."""
+        self._specs = [tuple(spec) for spec in specs]
+        if self._specs:
+            self.shape, self.dtype = self._specs[0]
+
+    # -- TF1's and the tutorials' vocabulary -------------------------------------------------
     @property
-    def input_nodes(self) -> tuple[Node, ...]:
+    def type(self) -> str:
+        return self.op_type
+
+    @property
+    def input_nodes(self) -> tuple[Tensor, ...]:
         return self.inputs
 
     @property
-    def output(self) -> Node:
-        return self
-
-    @property
-    def op(self) -> Node:
-        return self
+    def output(self) -> Tensor:
+        """The first output tensor (the tutorials' ``op.output``)."""
+        if not self.outputs:
+            raise GraphError(f"{self.op_type} '{self.name}' has no output tensor", self)
+        return self.outputs[0]
 
     @property
     def source(self) -> str:
-        """``file.py:12``: the user's line that created this node."""
+        """``file.py:12``: the user's line that created this op."""
         path, line = self.location
         return f"{os.path.basename(path)}:{line}"
 
-    def get_shape(self) -> TensorShape:
-        return TensorShape(self.shape)
+    def output_shape(self, index: int) -> Shape:
+        return self.shape if index == 0 or self._specs is None else self._specs[index][0]
 
-    @property
-    def ndim(self) -> int | None:
-        return None if self.shape is None else len(self.shape)
-
-    def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
-        """Evaluate in ``session`` or the default session (``with Session():``)."""
-        return default_session_for(self, session).run(self, feed_dict)
+    def output_dtype(self, index: int) -> DType | None:
+        return self.dtype if index == 0 or self._specs is None else self._specs[index][1]
 
     def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
-        """Run this (update) node in ``session`` or the default session."""
+        """Run this operation in ``session`` or the default session."""
         default_session_for(self, session).run(self, feed_dict)
 
     def __hash__(self) -> int:
@@ -603,57 +678,158 @@ class Node:
         return self is other
 
     def __bool__(self) -> bool:
-        raise GraphError(
-            "a graph node has no truth value until it is run; use Session.run() "
-            "or cr.where()/cr.cond-style ops instead of Python 'if'",
-            self,
-        )
+        raise GraphError("an operation has no truth value until it is run; use Session.run()", self)
 
-    def __iter__(self) -> Iterator[Node]:
-        raise GraphError("graph nodes are not iterable; use unstack() or slicing", self)
-
-    __array_priority__ = 1000
-    __array_ufunc__ = None  # ``ndarray * node`` defers to ``node.__rmul__``
+    def __iter__(self) -> Iterator[Tensor]:
+        raise GraphError("operations are not iterable; iterate over op.outputs", self)
 
     def __repr__(self) -> str:
         shape = "<unknown>" if self.shape is None else tuple(self.shape)
         dtype = self.dtype.name if self.dtype is not None else "?"
-        return f"<chainrule.{self.op_type} '{self.name}' shape={shape} dtype={dtype}>"
+        return f"<chainrule.Operation {self.op_type} '{self.name}' shape={shape} dtype={dtype}>"
+
+
+class Tensor:
+    """Output ``value_index`` of operation ``op``: what ops take as inputs and a run fetches.
+
+    Named ``op_name:value_index`` (``MatMul_2:0``); its op type, source line and compiler
+    facts are its operation's (``t.op.type``, ``t.op.source``), and errors name the operation.
+    """
+
+    __slots__ = ("op", "value_index", "__weakref__")
+
+    def __init__(self, op: Node, value_index: int):
+        self.op = op
+        self.value_index = value_index
+
+    @property
+    def name(self) -> str:
+        return f"{self.op.name}:{self.value_index}"
+
+    @property
+    def graph(self) -> Graph:
+        return self.op.graph
+
+    @property
+    def shape(self) -> Shape:
+        return self.op.output_shape(self.value_index)
+
+    @shape.setter
+    def shape(self, value: Shape) -> None:
+        if self.value_index == 0:
+            self.op.shape = value
+        else:
+            self.op._specs[self.value_index] = (value, self.op._specs[self.value_index][1])
+
+    @property
+    def dtype(self) -> DType | None:
+        return self.op.output_dtype(self.value_index)
+
+    @dtype.setter
+    def dtype(self, value: DType | None) -> None:
+        if self.value_index == 0:
+            self.op.dtype = value
+        else:
+            self.op._specs[self.value_index] = (self.op._specs[self.value_index][0], value)
+
+    @property
+    def weak(self) -> bool:
+        return self.op.weak
+
+    @property
+    def output(self) -> Tensor:
+        return self
+
+    def get_shape(self) -> TensorShape:
+        return TensorShape(self.shape)
+
+    @property
+    def ndim(self) -> int | None:
+        shape = self.shape
+        return None if shape is None else len(shape)
+
+    def consumers(self) -> list[Node]:
+        """The operations that take this tensor as an input."""
+        found: list[Node] = []
+        for op in self.op.consumers:
+            if op not in found and any(t is self for t in op.inputs):
+                found.append(op)
+        return found
+
+    def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
+        """Evaluate in ``session`` or the default session (``with Session():``)."""
+        return default_session_for(self.op, session).run(self, feed_dict)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __bool__(self) -> bool:
+        raise GraphError(
+            "a tensor has no truth value until it is run; use Session.run() "
+            "or cr.where()/cr.cond-style ops instead of Python 'if'",
+            self.op,
+        )
+
+    def __iter__(self) -> Iterator[Tensor]:
+        raise GraphError("tensors are not iterable; use unstack() or slicing", self.op)
+
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # ``ndarray * tensor`` defers to ``tensor.__rmul__``
+
+    def __repr__(self) -> str:
+        shape = "<unknown>" if self.shape is None else tuple(self.shape)
+        dtype = self.dtype.name if self.dtype is not None else "?"
+        return f"<chainrule.Tensor '{self.name}' shape={shape} dtype={dtype}>"
+
+
+def as_operation(value: Any) -> Any:
+    """The operation of a tensor (control dependencies name operations, as in TF1)."""
+    return value.op if isinstance(value, Tensor) else value
 
 
 def check_same_graph(
-    graph: Graph, node: object, consumer: Node, anchor: Node | None = None
+    graph: Graph, value: object, consumer: Node, anchor: Node | None = None
 ) -> None:
-    """Refuse to connect nodes of two graphs, naming both."""
-    if not isinstance(node, Node):
-        raise GraphError(f"input {node!r} is not a graph node", consumer)
-    if node.graph is not graph:
+    """Refuse inputs that are not tensors, and tensors of another graph, naming both ops."""
+    if isinstance(value, Tensor):
+        op = value.op
+    elif isinstance(value, Node):
+        op = value
+    else:
+        raise GraphError(f"input {value!r} is not a graph tensor", consumer)
+    if op.graph is not graph:
         other = (
             f"{anchor.op_type} '{anchor.name}' ({anchor.source})"
-            if anchor is not None and anchor is not node
+            if anchor is not None and anchor is not op
             else "this op's graph"
         )
         raise GraphError(
-            f"{node.op_type} '{node.name}' ({node.source}) and {other} belong to different "
+            f"{op.op_type} '{op.name}' ({op.source}) and {other} belong to different "
             "graphs; nodes from two graphs cannot be mixed",
             consumer,
         )
 
 
-def with_node(err: ChainruleError, node: Node) -> ChainruleError:
+def with_node(err: ChainruleError, node: Any) -> ChainruleError:
     """Re-issue an error raised while ``node`` was being built so that it names the node."""
+    node = as_operation(node)
     if err.node is not None:
         return err
     return type(err)(err.message, node) if not hasattr(err, "position") else err
 
 
 def topological_order(
-    roots: Sequence[Node], include_control: bool = False, stop_at: frozenset | set = frozenset()
+    roots: Sequence[Any], include_control: bool = False, stop_at: frozenset | set = frozenset()
 ) -> list[Node]:
-    """Every ancestor of ``roots`` (roots included), each after all of its inputs.
+    """Every operation ``roots`` (operations or tensors) need, roots included, each after the
+    operations of its inputs.
 
-    Iterative, so graphs of any depth work. Nodes in ``stop_at`` are kept but not entered.
+    Iterative, so graphs of any depth work. Operations in ``stop_at`` are kept but not entered.
     """
+    roots = [as_operation(r) for r in roots]
     order: list[Node] = []
     done: set[int] = set()
     entered: set[int] = set()
@@ -670,7 +846,9 @@ def topological_order(
             if key not in entered:
                 entered.add(key)
                 if node not in stop_at:
-                    deps = node.inputs + node.control_inputs if include_control else node.inputs
+                    deps = [t.op for t in node.inputs]
+                    if include_control:
+                        deps += node.control_inputs
                     for dep in reversed(deps):
                         if id(dep) not in done:
                             stack.append(dep)

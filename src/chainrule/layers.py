@@ -16,7 +16,7 @@ import numpy as np
 
 from .dtypes import DType, float32
 from .errors import DTypeError, ShapeError
-from .graph import GraphKeys, Node
+from .graph import GraphKeys, Tensor
 from .ops import init_ops, nn_ops, shape_ops
 from .ops.base import Operation, convert_to_tensor
 from .ops.linalg_ops import matmul
@@ -39,7 +39,7 @@ class Layer:
         self.built = False
         self._variables: list[Variable] = []
 
-    def __call__(self, inputs: Any) -> Node:
+    def __call__(self, inputs: Any) -> Tensor:
         inputs = convert_to_tensor(inputs)
         graph = inputs.graph
         with graph.as_default(), graph.name_scope(self.name or self.default_name) as scope:
@@ -49,10 +49,10 @@ class Layer:
                 self.built = True
             return self.call(inputs)
 
-    def build(self, inputs: Node) -> None:
+    def build(self, inputs: Tensor) -> None:
         """Create the variables (on the first call, inside the layer's name scope)."""
 
-    def call(self, inputs: Node) -> Node:
+    def call(self, inputs: Tensor) -> Tensor:
         raise NotImplementedError
 
     def add_weight(
@@ -61,7 +61,7 @@ class Layer:
         shape: tuple[int, ...],
         dtype: DType,
         initializer: Any,
-        regularizer: Callable[[Node], Node] | None = None,
+        regularizer: Callable[[Tensor], Tensor] | None = None,
     ) -> Variable:
         """A variable named ``<layer>/<name>`` with its initial value from ``initializer``."""
         initializer = init_ops.as_initializer(initializer)
@@ -95,12 +95,12 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: Callable[[Node], Node] | None = None,
+        activation: Callable[[Tensor], Tensor] | None = None,
         use_bias: bool = True,
         kernel_initializer: Any = None,
         bias_initializer: Any = None,
-        kernel_regularizer: Callable[[Node], Node] | None = None,
-        bias_regularizer: Callable[[Node], Node] | None = None,
+        kernel_regularizer: Callable[[Tensor], Tensor] | None = None,
+        bias_regularizer: Callable[[Tensor], Tensor] | None = None,
         trainable: bool = True,
         name: str | None = None,
     ):
@@ -117,7 +117,7 @@ class Dense(Layer):
         self.kernel: Variable | None = None
         self.bias: Variable | None = None
 
-    def build(self, inputs: Node) -> None:
+    def build(self, inputs: Tensor) -> None:
         if inputs.shape is None or len(inputs.shape) < 2 or inputs.shape[-1] is None:
             raise ShapeError(
                 f"dense needs an input of rank >= 2 whose last dimension is known, got "
@@ -141,7 +141,7 @@ class Dense(Layer):
                 "bias", (self.units,), dtype, self.bias_initializer, self.bias_regularizer
             )
 
-    def call(self, inputs: Node) -> Node:
+    def call(self, inputs: Tensor) -> Tensor:
         outputs = matmul(inputs, self.kernel)
         if self.use_bias:
             outputs = nn_ops.bias_add(outputs, self.bias)
@@ -153,15 +153,15 @@ class Dense(Layer):
 def dense(
     inputs: Any,
     units: int,
-    activation: Callable[[Node], Node] | None = None,
+    activation: Callable[[Tensor], Tensor] | None = None,
     use_bias: bool = True,
     kernel_initializer: Any = None,
     bias_initializer: Any = None,
-    kernel_regularizer: Callable[[Node], Node] | None = None,
-    bias_regularizer: Callable[[Node], Node] | None = None,
+    kernel_regularizer: Callable[[Tensor], Tensor] | None = None,
+    bias_regularizer: Callable[[Tensor], Tensor] | None = None,
     trainable: bool = True,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """A fully connected layer: ``activation(inputs @ kernel + bias)``, creating its variables.
 
     The kernel starts Glorot-uniform and the bias at zero unless initializers are given.
@@ -186,10 +186,10 @@ class FlattenBatch(Operation):
 
     op_type = "FlattenBatch"
 
-    def __init__(self, x: Node, name: str | None = None):
+    def __init__(self, x: Tensor, name: str | None = None):
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if x.shape is None:
             return (None, None), x.dtype
         if len(x.shape) == 0:
@@ -204,7 +204,7 @@ class FlattenBatch(Operation):
 
 
 @RegisterGradient("FlattenBatch")
-def _flatten_batch_grad(op: Node, grad: Node) -> Node:
+def _flatten_batch_grad(op: Tensor, grad: Tensor) -> Tensor:
     return shape_ops.ReshapeLike(grad, op.inputs[0])
 
 
@@ -213,14 +213,14 @@ class Flatten(Layer):
 
     default_name = "flatten"
 
-    def call(self, inputs: Node) -> Node:
+    def call(self, inputs: Tensor) -> Tensor:
         shape = inputs.shape
         if shape is not None and len(shape) >= 1 and is_known(shape[1:]):
             return shape_ops.reshape(inputs, (-1, int(np.prod(shape[1:], dtype=np.int64))))
         return FlattenBatch(inputs)
 
 
-def flatten(inputs: Any, name: str | None = None) -> Node:
+def flatten(inputs: Any, name: str | None = None) -> Tensor:
     """``(batch, d1, d2, ...)`` to ``(batch, d1 * d2 * ...)``."""
     return Flatten(name=name)(inputs)
 
@@ -242,11 +242,11 @@ class Dropout(Layer):
         self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
         self.training: Any = False
 
-    def __call__(self, inputs: Any, training: Any = False) -> Node:
+    def __call__(self, inputs: Any, training: Any = False) -> Tensor:
         self.training = training
         return super().__call__(inputs)
 
-    def call(self, inputs: Node) -> Node:
+    def call(self, inputs: Tensor) -> Tensor:
         if self.training is False or self.rate == 0:
             return inputs
         dropped = nn_ops.dropout(
@@ -264,7 +264,7 @@ def dropout(
     seed: int | None = None,
     training: Any = False,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """Drop units with probability ``rate`` while ``training``; identity otherwise (TF1)."""
     return Dropout(rate=rate, noise_shape=noise_shape, seed=seed, name=name)(
         inputs, training=training

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InvalidArgumentError, ShapeError
-from .graph import GraphKeys, Node, get_default_graph
+from .graph import GraphKeys, Tensor, get_default_graph
 from .ops import array_ops
 from .ops.base import convert_to_tensor
 from .ops.logic_ops import equal, not_equal, where
@@ -76,14 +76,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _div_no_nan(total: Node, denominator: Node) -> Node:
+def _div_no_nan(total: Tensor, denominator: Tensor) -> Tensor:
     """``total / denominator``, and 0 where the denominator is 0 (as TF1's ``div_no_nan``)."""
     empty = equal(denominator, 0.0)
     safe = where(empty, array_ops.ones_like(denominator), denominator)
     return where(empty, array_ops.zeros_like(total), total / safe)
 
 
-def _reduce(losses: Node, weights: Any, reduction: str) -> Node:
+def _reduce(losses: Tensor, weights: Any, reduction: str) -> Tensor:
     """Weight ``losses`` and reduce them as ``reduction`` says."""
     if _is_number(weights):
         return _reduce_by_number(losses, float(weights), reduction)
@@ -103,7 +103,7 @@ def _reduce(losses: Node, weights: Any, reduction: str) -> Node:
     return _div_no_nan(total, reduce_sum(present))
 
 
-def _reduce_by_number(losses: Node, weight: float, reduction: str) -> Node:
+def _reduce_by_number(losses: Tensor, weight: float, reduction: str) -> Tensor:
     """The reductions for a constant weight: sums scale by it, means ignore it unless it is 0."""
     if reduction == Reduction.NONE:
         return losses if weight == 1.0 else losses * weight
@@ -122,7 +122,7 @@ def compute_weighted_loss(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """``losses`` times ``weights``, reduced as ``reduction`` says; added to ``loss_collection``."""
     Reduction.validate(reduction)
     losses = convert_to_tensor(losses)
@@ -137,7 +137,7 @@ def compute_weighted_loss(
     return loss
 
 
-def _check_weights_shape(weights: Any, losses: Node) -> None:
+def _check_weights_shape(weights: Any, losses: Tensor) -> None:
     """Weights must broadcast to the losses' shape (not make it bigger)."""
     shape = getattr(weights, "shape", None)
     if shape is None or losses.shape is None or _is_number(weights):
@@ -150,7 +150,7 @@ def _check_weights_shape(weights: Any, losses: Node) -> None:
         )
 
 
-def _float_pair(labels: Any, predictions: Any) -> tuple[Node, Node]:
+def _float_pair(labels: Any, predictions: Any) -> tuple[Tensor, Tensor]:
     """``predictions`` as a float node and ``labels`` cast to its dtype, shapes checked."""
     predictions = convert_to_tensor(predictions)
     if predictions.dtype is not None and not predictions.dtype.is_floating:
@@ -162,7 +162,7 @@ def _float_pair(labels: Any, predictions: Any) -> tuple[Node, Node]:
     return labels, predictions
 
 
-def _check_compatible(a: Node, b: Node, a_name: str, b_name: str) -> None:
+def _check_compatible(a: Tensor, b: Tensor, a_name: str, b_name: str) -> None:
     merged_shape(a.shape, b.shape, f"{a_name} and {b_name}")
 
 
@@ -173,7 +173,7 @@ def mean_squared_error(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Weighted ``(predictions - labels) ** 2``, reduced (the mean by default)."""
     labels, predictions = _float_pair(labels, predictions)
     graph = predictions.graph
@@ -189,7 +189,7 @@ def absolute_difference(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Weighted ``|predictions - labels|``, reduced (the mean by default)."""
     labels, predictions = _float_pair(labels, predictions)
     graph = predictions.graph
@@ -206,7 +206,7 @@ def huber_loss(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Quadratic within ``delta`` of the label, linear beyond: ``0.5 q² + delta (|e| - q)``."""
     labels, predictions = _float_pair(labels, predictions)
     graph = predictions.graph
@@ -225,7 +225,7 @@ def log_loss(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Binary cross-entropy of probabilities: ``-z log(p + eps) - (1 - z) log(1 - p + eps)``."""
     labels, predictions = _float_pair(labels, predictions)
     graph = predictions.graph
@@ -244,7 +244,7 @@ def softmax_cross_entropy(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Softmax cross-entropy against one-hot labels, optionally smoothed towards uniform.
 
     With ``label_smoothing = s`` the labels become ``labels * (1 - s) + s / num_classes``.
@@ -274,7 +274,7 @@ def sparse_softmax_cross_entropy(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Softmax cross-entropy against integer class labels."""
     logits = convert_to_tensor(logits)
     graph = logits.graph
@@ -291,7 +291,7 @@ def sigmoid_cross_entropy(
     scope: str | None = None,
     loss_collection: str | None = GraphKeys.LOSSES,
     reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS,
-) -> Node:
+) -> Tensor:
     """Elementwise logistic loss; smoothing moves labels towards 1/2: ``z (1 - s) + s / 2``."""
     logits = convert_to_tensor(logits)
     graph = logits.graph
@@ -307,25 +307,25 @@ def sigmoid_cross_entropy(
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-def add_loss(loss: Node, loss_collection: str = GraphKeys.LOSSES) -> None:
+def add_loss(loss: Tensor, loss_collection: str = GraphKeys.LOSSES) -> None:
     """Add a loss of your own to ``loss_collection`` (so ``get_total_loss`` includes it)."""
     if loss_collection:
         loss.graph.add_to_collection(loss_collection, loss)
 
 
-def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> list[Node]:
+def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> list[Tensor]:
     """The losses in ``loss_collection`` (those whose name matches ``scope``, if given)."""
     return get_default_graph().get_collection(loss_collection, scope)
 
 
-def get_regularization_losses(scope: str | None = None) -> list[Node]:
+def get_regularization_losses(scope: str | None = None) -> list[Tensor]:
     """The regularization terms that layers added (e.g. through ``kernel_regularizer``)."""
     return get_losses(scope, GraphKeys.REGULARIZATION_LOSSES)
 
 
 def get_total_loss(
     add_regularization_losses: bool = True, name: str = "total_loss", scope: str | None = None
-) -> Node:
+) -> Tensor:
     """The sum of all collected losses (and regularization terms)."""
     terms = get_losses(scope)
     if add_regularization_losses:

@@ -17,7 +17,7 @@ import numpy as np
 from .dtypes import bool as bool_
 from .dtypes import float32
 from .errors import InvalidArgumentError, ShapeError
-from .graph import GraphKeys, Node, control_dependencies
+from .graph import GraphKeys, Node, Tensor, control_dependencies
 from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
 from .ops.logic_ops import equal, greater, logical_and, logical_not, where
@@ -46,7 +46,7 @@ def _metric_variable(shape: Sequence[int], name: str) -> Variable:
 def _graph_of(*values: Any) -> Any:
     """The graph of the first node among ``values`` (metrics build there)."""
     for value in values:
-        if isinstance(value, Node):
+        if isinstance(value, Tensor):
             return value.graph
     return convert_to_tensor(values[0]).graph
 

@@ -6,7 +6,7 @@ loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logit
 
 from typing import Any
 
-from .graph import Node
+from .graph import Tensor
 from .ops.logic_ops import where
 from .ops.math_ops import abs, maximum, rsqrt, sigmoid, square, tanh
 from .ops.nn_ops import bias_add, dropout, elu, l2_loss, leaky_relu, moments, relu, relu6, softplus
@@ -54,19 +54,19 @@ def l2_normalize(
     epsilon: float = 1e-12,
     name: str | None = None,
     dim: Any = None,
-) -> Node:
+) -> Tensor:
     """``x / sqrt(max(sum(x**2, axis), epsilon))``: unit L2 norm along ``axis``, as TF1."""
     axis = dim if axis is None else axis
     square_sum = reduce_sum(square(x), axis=axis, keepdims=True)
     return x * rsqrt(maximum(square_sum, epsilon))
 
 
-def selu(features: Any, name: str | None = None) -> Node:
+def selu(features: Any, name: str | None = None) -> Tensor:
     """Scaled exponential linear unit: ``scale * x`` for ``x > 0``, else
     ``scale * alpha * (exp(x) - 1)``."""
     return _SELU_SCALE * where(features < 0, _SELU_ALPHA * elu(features), features)
 
 
-def softsign(features: Any, name: str | None = None) -> Node:
+def softsign(features: Any, name: str | None = None) -> Tensor:
     """``x / (1 + |x|)``."""
     return features / (1.0 + abs(features))

@@ -23,7 +23,7 @@ import numpy as np
 
 from .autodiff import gradients
 from .errors import InvalidArgumentError
-from .graph import Node
+from .graph import Tensor
 from .ops.state_ops import Variable, trainable_variables
 from .runtime.session import Session, get_default_session
 
@@ -55,8 +55,8 @@ class PerturbationResult:
     def label(self) -> str:
         """``W1[0,1]`` (or just ``b`` for a scalar variable)."""
         if not self.index:
-            return self.variable.name
-        return f"{self.variable.name}[{','.join(map(str, self.index))}]"
+            return self.variable.op.name
+        return f"{self.variable.op.name}[{','.join(map(str, self.index))}]"
 
     @property
     def difference(self) -> float:
@@ -76,13 +76,13 @@ class PerturbationResult:
         )
 
 
-def _check_loss(loss: Any) -> Node:
-    if not isinstance(loss, Node):
+def _check_loss(loss: Any) -> Tensor:
+    if not isinstance(loss, Tensor):
         raise InvalidArgumentError(f"loss must be a graph node, got {loss!r}")
     return loss
 
 
-def _check_variable(variable: Any, loss: Node) -> Variable:
+def _check_variable(variable: Any, loss: Tensor) -> Variable:
     if not isinstance(variable, Variable):
         raise InvalidArgumentError(
             f"perturbation studies change a Variable's value; got {variable!r}"
@@ -130,7 +130,7 @@ def _element(index: Index, shape: tuple[int, ...], variable: Variable) -> tuple[
     return tuple(int(i) % n for i, n in zip(index, shape, strict=True))
 
 
-def _scalar(value: Any, loss: Node) -> float:
+def _scalar(value: Any, loss: Tensor) -> float:
     array = np.asarray(value)
     if array.size != 1:
         raise InvalidArgumentError(
@@ -140,7 +140,7 @@ def _scalar(value: Any, loss: Node) -> float:
 
 
 @contextlib.contextmanager
-def _session_for(loss: Node, session: Session | None) -> Iterator[Session]:
+def _session_for(loss: Tensor, session: Session | None) -> Iterator[Session]:
     """The given session, the default one for this graph, or a fresh one closed afterwards."""
     if session is None:
         default = get_default_session()
@@ -158,9 +158,9 @@ def _session_for(loss: Node, session: Session | None) -> Iterator[Session]:
 
 def _study(
     session: Session,
-    loss: Node,
+    loss: Tensor,
     variable: Variable,
-    gradient: Node | None,
+    gradient: Tensor | None,
     index: Index,
     feed: dict | None,
     deltas: np.ndarray,
@@ -188,7 +188,7 @@ def _study(
 
 
 def perturbation_study(
-    loss: Node,
+    loss: Tensor,
     variable: Variable,
     index: Index = None,
     feed: dict | None = None,
@@ -211,7 +211,7 @@ def perturbation_study(
 
 
 def perturbation_studies(
-    loss: Node,
+    loss: Tensor,
     var_list: Sequence[Variable] | None = None,
     feed: dict | None = None,
     session: Session | None = None,

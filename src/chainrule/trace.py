@@ -25,11 +25,11 @@ import numpy as np
 from .autodiff import backprop
 from .errors import InvalidArgumentError, NotFoundError
 from .expr import BUILD_LOCK, Expression, parse
-from .graph import Graph, Node, topological_order
+from .graph import Graph, Node, Tensor, topological_order
 from .ops import array_ops
 from .ops.base import Constant, Placeholder, convert_to_tensor
 from .ops.registry import gradient_function
-from .ops.state_ops import Variable
+from .ops.state_ops import VariableOp
 from .runtime.session import Session
 
 __all__ = ["explain", "Trace", "TraceNode", "Edge", "Path", "format_value"]
@@ -161,7 +161,7 @@ def _edge_flows(src: Node, dst: Node) -> bool:
 def _edge_specs(order: list[Node], fed: frozenset[Node]) -> list[_EdgeSpec]:
     specs: list[_EdgeSpec] = []
     for dst in order:
-        if dst in fed or not dst.inputs:
+        if not dst.inputs or any(out in fed for out in dst.outputs):
             continue
         flows = [_edge_flows(src, dst) for src in dst.inputs]
         locals_: list[Node | None] = [None] * len(dst.inputs)
@@ -170,13 +170,13 @@ def _edge_specs(order: list[Node], fed: frozenset[Node]) -> list[_EdgeSpec]:
             locals_ = _scalar_local_derivatives(dst)
         for index, src in enumerate(dst.inputs):
             local = locals_[index] if wanted[index] else None
-            specs.append(_EdgeSpec(src, dst, index, flows[index], local))
+            specs.append(_EdgeSpec(src.op, dst, index, flows[index], local))
     return specs
 
 
 def _scalar_local_derivatives(dst: Node) -> list[Node | None]:
     """d(dst)/d(input) for each input of a single-number ``dst``: its gradient fed a one."""
-    grads = gradient_function(dst)(dst, array_ops.ones_like(dst))
+    grads = gradient_function(dst)(dst, array_ops.ones_like(dst.outputs[0]))
     if len(dst.inputs) == 1 and not isinstance(grads, list | tuple):
         grads = [grads]
     return [
@@ -187,13 +187,13 @@ def _scalar_local_derivatives(dst: Node) -> list[Node | None]:
 
 def _build_structure(target: Node, fed: frozenset[Node]) -> Structure:
     graph = target.graph
-    order = topological_order([target], stop_at=fed)
+    order = topological_order([target], stop_at={t.op for t in fed})
     with graph.as_default():
         with graph.name_scope("gradients"):
             grads = backprop([target], [None], stop_gradients=list(fed))
         with graph.name_scope("local_derivatives"):
             edges = _edge_specs(order, fed)
-    stateless = all(node.pure and not isinstance(node, Variable) for node in order)
+    stateless = all(node.pure and not isinstance(node, VariableOp) for node in order)
     return Structure(target, order, grads, edges, stateless)
 
 
@@ -237,7 +237,7 @@ def explain(
         target = parse(target)
     expression = target if isinstance(target, Expression) else None
     output = expression.output if expression is not None else target
-    if not isinstance(output, Node):
+    if not isinstance(output, Tensor):
         raise InvalidArgumentError(
             f"explain() needs a graph node or an expression, got {type(target).__name__}"
         )
@@ -255,7 +255,7 @@ def _resolve_feed(
     resolved: dict[Node, Any] = {}
     for key, value in feed.items():
         node = _feed_node(graph, expression, key)
-        if isinstance(node, Placeholder) and expression is not None:
+        if isinstance(node.op, Placeholder) and expression is not None:
             value = _expression_value(node.name, value)
         resolved[node] = value
     if expression is not None:
@@ -269,7 +269,7 @@ def _resolve_feed(
 
 
 def _feed_node(graph: Graph, expression: Expression | None, key: Any) -> Node:
-    if isinstance(key, Node):
+    if isinstance(key, Tensor):
         if key.graph is not graph:
             raise InvalidArgumentError(f"the fed node '{key.name}' belongs to another graph")
         return key
@@ -277,7 +277,7 @@ def _feed_node(graph: Graph, expression: Expression | None, key: Any) -> Node:
         if expression is not None and key in expression.variables:
             return expression.variables[key]
         try:
-            return graph.get_tensor_by_name(key)
+            return graph.get_tensor_by_name(key if ":" in key else key + ":0")
         except NotFoundError:
             if expression is not None:
                 known = ", ".join(expression.variables) or "none"
@@ -302,11 +302,11 @@ def _run(
     structure: Structure, feed: dict[Node, Any], session: Session | None
 ) -> tuple[list[Any], dict[Node, Any], dict[int, Any]]:
     """One ``Session.run`` of every value, every gradient and every local derivative."""
-    grad_nodes = [n for n in structure.order if n in structure.grads]
+    grad_nodes = [n for n in structure.order if n.outputs and n.outputs[0] in structure.grads]
     local_specs = [i for i, spec in enumerate(structure.edges) if spec.local is not None]
     fetches = (
-        list(structure.order),
-        [structure.grads[n] for n in grad_nodes],
+        [n.outputs[0] if n.outputs else n for n in structure.order],
+        [structure.grads[n.outputs[0]] for n in grad_nodes],
         [structure.edges[i].local for i in local_specs],
     )
     if session is not None:
@@ -374,7 +374,7 @@ class Trace:
 
     @property
     def output(self) -> str:
-        return self.target.name
+        return self.target.op.name
 
     @property
     def forward_order(self) -> list[str]:
@@ -408,17 +408,19 @@ class Trace:
         """d(target)/d(node): a float for scalars, an array otherwise, ``None`` if none flows."""
         name = self._name_of(node_or_name)
         if name not in self._by_name:
-            self.graph.get_tensor_by_name(name)  # unknown names are an error, unrelated ones None
+            self.graph.get_operation_by_name(name)  # unknown names are an error, others None
             return None
         return self._by_name[name].gradient
 
     def _name_of(self, node_or_name: Node | str) -> str:
+        if isinstance(node_or_name, Tensor):
+            return node_or_name.op.name
         if isinstance(node_or_name, Node):
             return node_or_name.name
         if not isinstance(node_or_name, str):
             raise InvalidArgumentError(f"expected a node or a node name, got {node_or_name!r}")
         if self.expression is not None and node_or_name in self.expression.variables:
-            return self.expression.variables[node_or_name].name
+            return self.expression.variables[node_or_name].op.name
         return node_or_name[:-2] if node_or_name.endswith(":0") else node_or_name
 
     # -- the chain rule ------------------------------------------------------------------------------
@@ -549,7 +551,7 @@ def node_kind(node: Node) -> str:
     """placeholder, variable, constant or op."""
     if isinstance(node, Placeholder):
         return "placeholder"
-    if isinstance(node, Variable):
+    if isinstance(node, VariableOp):
         return "variable"
     if isinstance(node, Constant):
         return "constant"
@@ -576,7 +578,7 @@ def _trace_node(node: Node, value: Any, gradient: Any, has_gradient: bool) -> Tr
         op_type=node.op_type,
         label=node_label(node),
         kind=node_kind(node),
-        inputs=tuple(inp.name for inp in node.inputs),
+        inputs=tuple(inp.op.name for inp in node.inputs),
         shape=tuple(np.shape(value)),
         dtype=None if node.dtype is None else node.dtype.name,
         value=_plain(value),

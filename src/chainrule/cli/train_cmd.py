@@ -173,8 +173,8 @@ def build_summaries(model: Model) -> Summaries:
         cr.summary.scalar("accuracy", test_accuracy)
         weights = cr.trainable_variables()
         for weight, gradient in zip(weights, cr.gradients(model.loss, weights), strict=True):
-            cr.summary.histogram(f"weights/{weight.name}", weight)
-            cr.summary.histogram(f"gradients/{weight.name}", gradient)
+            cr.summary.histogram(f"weights/{weight.op.name}", weight)
+            cr.summary.histogram(f"gradients/{weight.op.name}", gradient)
         return Summaries(cr.summary.merge_all(), epoch_loss, test_accuracy)
 
 

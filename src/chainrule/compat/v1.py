@@ -37,3 +37,7 @@ def __getattr__(name: str) -> Any:
         return getattr(_chainrule, name)
     except AttributeError:
         raise AttributeError(f"chainrule.compat.v1 has no attribute '{name}'") from None
+
+
+#: TF1's ``tf.Operation``: every operation of a graph (placeholders and variables too)
+Operation = _chainrule.Node

@@ -17,12 +17,13 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, float32, float64, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import Node, Tensor
 from .base import (
     Constant,
     Operation,
     _to_array,
     convert_to_tensor,
+    is_constant,
     known_value,
     lift_operands,
 )
@@ -40,7 +41,7 @@ from .shape_ops import (
     runtime_sizes,
 )
 from .shapes import Shape, as_shape, fmt, is_known
-from .slice_ops import StridedSlice, Unstack, _AxisPiece
+from .slice_ops import StridedSlice, _AxisPiece, unstack
 
 # ``range`` is a TF1 op name defined below; the module uses Python's through this.
 _range = builtins.range
@@ -65,15 +66,15 @@ def _merge_dim(a: int | None, b: int | None) -> int | None:
     return b if a is None else a
 
 
-def _shapes_text(nodes: Sequence[Node]) -> str:
+def _shapes_text(nodes: Sequence[Tensor]) -> str:
     return ", ".join(fmt(n.shape) for n in nodes)
 
 
-def _floating(node: Node) -> bool:
+def _floating(node: Tensor) -> bool:
     return node.dtype is None or node.dtype.is_floating
 
 
-def _common_rank(values: Sequence[Node]) -> int | None:
+def _common_rank(values: Sequence[Tensor]) -> int | None:
     ranks = {len(v.shape) for v in values if v.shape is not None}
     if len(ranks) > 1:
         raise ShapeError(f"inputs have different ranks: shapes {_shapes_text(values)}")
@@ -92,7 +93,7 @@ class ZerosLike(Operation):
         self.to = as_dtype(dtype)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape), self.to or x.dtype
 
     def shape_rule(self, x: Shape) -> Shape:
@@ -115,7 +116,7 @@ NotDifferentiable("ZerosLike")
 NotDifferentiable("OnesLike")
 
 
-def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Node:
+def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     """Zeros shaped like ``tensor``; a constant when its shape and dtype are known."""
     x = convert_to_tensor(tensor)
     to = as_dtype(dtype) or x.dtype
@@ -124,7 +125,7 @@ def zeros_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Node:
     return ZerosLike(x, dtype=dtype, name=name)
 
 
-def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Node:
+def ones_like(tensor: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     """Ones shaped like ``tensor``; a constant when its shape and dtype are known."""
     x = convert_to_tensor(tensor)
     to = as_dtype(dtype) or x.dtype
@@ -141,7 +142,7 @@ class Fill(Operation):
     def __init__(self, dims: Any, value: Any, name: str | None = None):
         super().__init__([dims, value], name=name)
 
-    def infer(self, dims: Node, value: Node) -> tuple[Shape, DType | None]:
+    def infer(self, dims: Tensor, value: Tensor) -> tuple[Shape, DType | None]:
         if value.shape is not None and value.shape != ():
             raise ShapeError(f"fill value must be a scalar, got shape {fmt(value.shape)}")
         shape = constant_value_as_shape(dims)
@@ -155,26 +156,26 @@ class Fill(Operation):
 
 
 @RegisterGradient("Fill")
-def _fill_grad(op: Node, grad: Node) -> list[Node | None]:
+def _fill_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     from .reduction_ops import reduce_sum
 
     return [None, reduce_sum(grad)]
 
 
-def _typed_value(value: Any, dtype: DType | None) -> Node:
+def _typed_value(value: Any, dtype: DType | None) -> Tensor:
     """A scalar constant of ``dtype`` (TF1 defaults: Python floats float32, ints int32)."""
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         return value
     return Constant(value, dtype=dtype, name="value")
 
 
-def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Node:
+def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Tensor:
     """A constant when the shape and value are static, else a ``Fill`` op."""
     shape = _shape_operand(shape)
-    if isinstance(shape, Node) or isinstance(value, Node):
+    if isinstance(shape, Tensor) or isinstance(value, Tensor):
         dims = (
             shape
-            if isinstance(shape, Node)
+            if isinstance(shape, Tensor)
             else Constant(np.asarray(_static_shape(shape, name + " shape"), np.int32), name="shape")
         )
         return Fill(dims, _typed_value(value, dtype), name=name)
@@ -182,17 +183,17 @@ def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Node:
     return Constant(np.full(dims, _to_array(value, dtype)), name=name)
 
 
-def zeros(shape: Any, dtype: Any = float32, name: str | None = None) -> Node:
+def zeros(shape: Any, dtype: Any = float32, name: str | None = None) -> Tensor:
     """Zeros of ``shape`` (a list, an int, or an int vector node such as ``shape(x)``)."""
     return _filled(shape, 0, as_dtype(dtype), name or "zeros")
 
 
-def ones(shape: Any, dtype: Any = float32, name: str | None = None) -> Node:
+def ones(shape: Any, dtype: Any = float32, name: str | None = None) -> Tensor:
     """Ones of ``shape`` (a list, an int, or an int vector node)."""
     return _filled(shape, 1, as_dtype(dtype), name or "ones")
 
 
-def fill(dims: Any, value: Any, name: str | None = None) -> Node:
+def fill(dims: Any, value: Any, name: str | None = None) -> Tensor:
     """A tensor of shape ``dims`` filled with ``value`` (whose dtype it takes, as in TF1)."""
     return _filled(dims, value, None, name or "Fill")
 
@@ -207,7 +208,7 @@ class Concat(Operation):
         self.axis_spec = axis
         super().__init__(lift_operands(list(values)), name=name)
 
-    def infer(self, *values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *values: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "concat axis")
         dtype = _common_dtype(values)
         rank_ = _common_rank(values)
@@ -247,14 +248,14 @@ class Concat(Operation):
 
 
 @RegisterGradient("Concat")
-def _concat_grad(op: Node, grad: Node) -> list[Node | None]:
+def _concat_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     values = op.inputs
     sizes = None
     if op.shape is not None and all(v.shape is not None for v in values):
         a = op.axis % len(op.shape)
         dims = [v.shape[a] for v in values]
         sizes = tuple(dims) if None not in dims else None
-    grads: list[Node | None] = []
+    grads: list[Tensor | None] = []
     for i, value in enumerate(values):
         if not _floating(value):
             grads.append(None)
@@ -271,12 +272,12 @@ class ConcatSlice(Operation):
     op_type = "ConcatSlice"
 
     def __init__(
-        self, grad: Node, values: Sequence[Node], axis: int, index: int, name: str | None = None
+        self, grad: Tensor, values: Sequence[Tensor], axis: int, index: int, name: str | None = None
     ):
         self.axis, self.index = axis, index
         super().__init__([grad, *values], name=name)
 
-    def infer(self, grad: Node, *values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, *values: Tensor) -> tuple[Shape, DType | None]:
         piece = values[self.index].shape
         if piece is None or grad.shape is None or len(piece) != len(grad.shape):
             return piece, grad.dtype
@@ -295,7 +296,7 @@ class ConcatSlice(Operation):
 
 
 @RegisterGradient("ConcatSlice")
-def _concat_slice_grad(op: Node, grad: Node) -> list[Node | None]:
+def _concat_slice_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     values = op.inputs[1:]
     parts = [
         grad if j == op.index else zeros_like(v, dtype=grad.dtype) for j, v in enumerate(values)
@@ -303,7 +304,7 @@ def _concat_slice_grad(op: Node, grad: Node) -> list[Node | None]:
     return [concat(parts, op.axis)] + [None] * len(values)
 
 
-def concat(values: Sequence[Any], axis: Any, name: str | None = None) -> Node:
+def concat(values: Sequence[Any], axis: Any, name: str | None = None) -> Tensor:
     """Join ``values`` along the existing ``axis`` (TF1's argument order: values, then axis)."""
     values = list(values)
     if not values:
@@ -325,7 +326,7 @@ class Stack(Operation):
         self.axis_spec = axis
         super().__init__(lift_operands(list(values)), name=name)
 
-    def infer(self, *values: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *values: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "stack axis")
         dtype = _common_dtype(values)
         rank_ = _common_rank(values)
@@ -355,15 +356,12 @@ class Stack(Operation):
 
 
 @RegisterGradient("Stack")
-def _stack_grad(op: Node, grad: Node) -> list[Node | None]:
-    n = len(op.inputs)
-    return [
-        Unstack(grad, _AxisPiece(op.axis, i, num=n, drop=True)) if _floating(v) else None
-        for i, v in enumerate(op.inputs)
-    ]
+def _stack_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
+    pieces = unstack(grad, num=len(op.inputs), axis=op.axis)
+    return [piece if _floating(v) else None for piece, v in zip(pieces, op.inputs, strict=True)]
 
 
-def stack(values: Sequence[Any], axis: Any = 0, name: str | None = None) -> Node:
+def stack(values: Sequence[Any], axis: Any = 0, name: str | None = None) -> Tensor:
     """Stack tensors of one shape along a new ``axis`` (TF1's ``tf.stack``)."""
     values = list(values)
     if not values:
@@ -434,7 +432,7 @@ def one_hot(
     axis: Any = None,
     dtype: Any = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """One-hot vectors of length ``depth`` (indices outside [0, depth) give all ``off_value``).
 
     ``dtype`` defaults to that of ``on_value``/``off_value`` when given, else float32 (TF1).
@@ -450,7 +448,7 @@ def one_hot(
 
 
 def _value_dtype(value: Any) -> DType:
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         raise InvalidArgumentError("on_value and off_value must be static numbers")
     return as_dtype(_to_array(value, None).dtype)
 
@@ -467,7 +465,7 @@ def _times(d: int | None, k: int | None) -> int | None:
 
 def _size_input(value: Any) -> list[Node]:
     """The extra input of an op whose size argument is known only at run time."""
-    return [value] if isinstance(value, Node) else []
+    return [value] if isinstance(value, Tensor) else []
 
 
 class Tile(Operation):
@@ -522,7 +520,7 @@ class TileGrad(Operation):
 
     def __init__(self, grad: Node, like: Node, multiples: Any, name: str | None = None):
         self.multiples_spec = multiples
-        self.multiples = None if isinstance(multiples, Node) else multiples
+        self.multiples = None if isinstance(multiples, Tensor) else multiples
         super().__init__([grad, like, *_size_input(multiples)], name=name)
 
     def infer(self, grad: Node, like: Node, *multiples: Node) -> tuple[Shape, DType | None]:
@@ -545,7 +543,7 @@ def tile(input: Any, multiples: Any, name: str | None = None) -> Node:  # noqa: 
     """Repeat ``input`` ``multiples[i]`` times along axis ``i`` (one entry per axis); the
     multiples may be a node or a list holding scalar nodes (``[shape(x)[0], 1]``)."""
     multiples = _static_or_node(multiples)
-    if isinstance(multiples, Node):
+    if isinstance(multiples, Tensor):
         _check_int_node(multiples, "tile multiples")
     return Tile(input, multiples, name=name)
 
@@ -560,16 +558,16 @@ class Range(Operation):
     op_type = "Range"
     differentiable = False
 
-    def __init__(self, start: Node, limit: Node, delta: Node, name: str | None = None):
+    def __init__(self, start: Tensor, limit: Tensor, delta: Tensor, name: str | None = None):
         super().__init__([start, limit, delta], name=name)
 
-    def infer(self, start: Node, limit: Node, delta: Node) -> tuple[Shape, DType | None]:
+    def infer(self, start: Tensor, limit: Tensor, delta: Tensor) -> tuple[Shape, DType | None]:
         for label, node in (("start", start), ("limit", limit), ("delta", delta)):
             if node.shape not in (None, ()):
                 raise ShapeError(f"{label} must be a scalar, got shape {fmt(node.shape)}")
         self.to = start.dtype
-        if all(isinstance(n, Constant) for n in (start, limit, delta)):
-            return (len(self.compute(start.value, limit.value, delta.value)),), self.to
+        if all(is_constant(n) for n in (start, limit, delta)):
+            return (len(self.compute(start.op.value, limit.op.value, delta.op.value)),), self.to
         return (None,), self.to
 
     def compute(self, start: Any, limit: Any, delta: Any) -> np.ndarray:
@@ -591,7 +589,7 @@ def range(  # noqa: A001 - TF1's name
     delta: Any = 1,
     dtype: Any = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """``tf.range``: ``[start, limit)`` in steps of ``delta``; ``range(n)`` is ``0..n-1``.
 
     The dtype is ``dtype`` or the widest of the arguments' (Python ints int32, floats float32).
@@ -606,14 +604,14 @@ def range(  # noqa: A001 - TF1's name
 
 
 def _range_arg_dtype(value: Any) -> DType | None:
-    found = value.dtype if isinstance(value, Node) else as_dtype(_to_array(value, None).dtype)
+    found = value.dtype if isinstance(value, Tensor) else as_dtype(_to_array(value, None).dtype)
     if found is not None and found not in _RANGE_DTYPES:
         raise DTypeError(f"range arguments must be int32/64 or float32/64, got {found!r}")
     return found
 
 
-def _range_arg(value: Any, to: DType) -> Node:
-    if isinstance(value, Node):
+def _range_arg(value: Any, to: DType) -> Tensor:
+    if isinstance(value, Tensor):
         from .math_ops import cast
 
         return cast(value, to)

@@ -14,11 +14,19 @@ import numpy as np
 from ..dtypes import DType, as_dtype, float32, int32, int64, is_lossless_cast
 from ..dtypes import bool as bool_
 from ..errors import ChainruleError, DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Graph, Node, get_default_graph, with_node
+from ..graph import Graph, Node, Tensor, get_default_graph, with_node
 from .registry import register_op_type
 from .shapes import Shape, as_shape, fmt, is_known
 
-__all__ = ["Operation", "Constant", "Placeholder", "constant", "placeholder", "convert_to_tensor"]
+__all__ = [
+    "Operation",
+    "Constant",
+    "Placeholder",
+    "constant",
+    "placeholder",
+    "convert_to_tensor",
+    "is_constant",
+]
 
 
 #: ops defined in these modules are checked by the library's own test suite
@@ -26,11 +34,16 @@ _LIBRARY = "chainrule."
 
 
 class Operation(Node):
-    """Base of every computing node.
+    """Base of every computing operation.
 
     Subclass it, call ``super().__init__([inputs...])``, implement ``compute(self, *values)``
     (and optionally ``infer(self, *inputs) -> (shape, dtype)``), then register the gradient
-    with ``@RegisterGradient("ClassName")``. Non-node inputs are lifted to constants.
+    with ``@RegisterGradient("ClassName")``. Non-tensor inputs are lifted to constants.
+    Calling the class returns the output tensor (``cube(x) * 2.0`` works).
+
+    An op with several outputs returns a list of ``(shape, dtype)`` from ``infer``, one per
+    output (or sets ``num_outputs`` when it does not infer), its ``compute`` a tuple of values,
+    and its gradient function takes ``(op, *grads)`` (``None`` for an output not used).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -51,14 +64,26 @@ class Operation(Node):
         inputs = [convert_to_tensor(x, graph=graph) for x in input_nodes]
         self._setup(graph, inputs, name, control_inputs)
         try:
-            shape, dtype = self.infer(*self.inputs)
-            self.shape = as_shape(shape)
-            self.dtype = as_dtype(dtype)
+            self._set_output_specs(self.infer(*self.inputs))
         except ChainruleError as err:
             raise with_node(err, self) from None
         self._register()
 
-    def infer(self, *inputs: Node) -> tuple[Shape, DType | None]:
+    def _set_output_specs(self, inferred: Any) -> None:
+        """One ``(shape, dtype)``, or a list of them for an op whose ``compute`` returns a
+        tuple (its length is the number of outputs)."""
+        if self.num_outputs != 1 and inferred == (None, None):
+            inferred = [(None, None)] * self.num_outputs
+        if isinstance(inferred, list):
+            self.num_outputs = len(inferred)
+            self.tuple_outputs = True
+            self.set_output_specs([(as_shape(sh), as_dtype(dt)) for sh, dt in inferred])
+        else:
+            shape, dtype = inferred
+            self.shape = as_shape(shape)
+            self.dtype = as_dtype(dtype)
+
+    def infer(self, *inputs: Tensor) -> Any:
         """Static output shape and dtype; unknown by default (user ops need not say)."""
         return None, None
 
@@ -97,9 +122,9 @@ def _describe_value(value: Any) -> str:
 
 
 def graph_of(values: Sequence[Any]) -> Graph:
-    """The graph of the first node among ``values``, else the default graph."""
+    """The graph of the first tensor among ``values``, else the default graph."""
     for value in values:
-        if isinstance(value, Node):
+        if isinstance(value, Tensor | Node):
             return value.graph
     return get_default_graph()
 
@@ -150,13 +175,14 @@ def _as_tuples(value: Any) -> Any:
     return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def known_value(node: Node) -> Any:
+def known_value(node: Tensor) -> Any:
     """What the graph tells of the int tensor ``node`` before it runs: an int (or ``None``) for
     a scalar, nested tuples of ints and ``None``s for a vector or matrix of known shape, ``None``
-    when not even the shape is known. The ops say what they know (``Node.known_value``)."""
+    when not even the shape is known. The ops say what they know of their first output
+    (``Node.known_value``)."""
     if node.dtype is not None and not node.dtype.is_integer:
         return None
-    found = node.known_value()
+    found = node.op.known_value() if node.value_index == 0 else None
     if found is not None:
         return found
     if node.shape is None or None in node.shape or not node.shape or len(node.shape) > 2:
@@ -169,6 +195,11 @@ def fully_known(value: Any) -> bool:
     if isinstance(value, tuple):
         return all(fully_known(v) for v in value)
     return value is not None
+
+
+def is_constant(value: Any) -> bool:
+    """Whether ``value`` is the output of a ``Const`` op (its value known at build time)."""
+    return isinstance(value, Tensor) and isinstance(value.op, Constant)
 
 
 def _constant_value(value: Any, dtype: DType | None, shape: Shape, weak: bool) -> Any:
@@ -258,8 +289,9 @@ def _short(value: Any) -> str:
     return text if len(text) < 60 else text[:57] + "..."
 
 
-def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None = None) -> Constant:
-    """A constant node; ``constant(1.0)`` is float32 as in TF1, NumPy values keep their dtype."""
+def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None = None) -> Tensor:
+    """The output of a ``Const`` op; ``constant(1.0)`` is float32 as in TF1, NumPy values keep
+    their dtype."""
     return Constant(value, dtype=dtype, shape=shape, name=name or "Const")
 
 
@@ -269,9 +301,16 @@ def convert_to_tensor(
     name: str | None = None,
     graph: Graph | None = None,
     dtype_hint: DType | None = None,
-) -> Node:
-    """Return ``value`` if it is a node, else a constant; ``dtype_hint`` types weak values."""
+) -> Tensor:
+    """Return ``value`` if it is a tensor, else a constant; ``dtype_hint`` types weak values."""
     if isinstance(value, Node):
+        if len(value.outputs) != 1:
+            raise InvalidArgumentError(
+                f"{value.op_type} '{value.name}' is an operation with {len(value.outputs)} "
+                "outputs, not a tensor; use op.outputs[i]"
+            )
+        value = value.outputs[0]
+    if isinstance(value, Tensor):
         dtype = as_dtype(dtype)
         if dtype is not None and value.dtype is not None and value.dtype != dtype:
             raise DTypeError(f"expected {dtype.name}, got {value.dtype.name}", value)
@@ -284,14 +323,14 @@ def convert_to_tensor(
     return Constant(value, dtype=dtype, name=name or "Const", graph=graph, weak=weak)
 
 
-def lift_operands(values: Sequence[Any]) -> list[Node]:
-    """Lift the non-node operands of an elementwise op, typed like the node operands (TF1)."""
+def lift_operands(values: Sequence[Any]) -> list[Tensor]:
+    """Lift the non-tensor operands of an elementwise op, typed like the tensor operands (TF1)."""
     graph = graph_of(values)
-    hint = next((v.dtype for v in values if isinstance(v, Node) and v.dtype is not None), None)
-    has_node = any(isinstance(v, Node) for v in values)
-    lifted: list[Node] = []
+    hint = next((v.dtype for v in values if isinstance(v, Tensor) and v.dtype is not None), None)
+    has_node = any(isinstance(v, Tensor) for v in values)
+    lifted: list[Tensor] = []
     for value in values:
-        if isinstance(value, Node):
+        if isinstance(value, Tensor):
             lifted.append(value)
         elif not has_node and not lifted:
             lifted.append(
@@ -335,7 +374,7 @@ class Placeholder(Node):
         return check_feed_value(self, value)
 
 
-def check_feed_value(node: Node, value: Any) -> np.ndarray:
+def check_feed_value(node: Any, value: Any) -> np.ndarray:
     """The fed ``value`` as an array of ``node``'s dtype and shape, or a clear error."""
     try:
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
@@ -366,8 +405,9 @@ def shape_matches(static: tuple[int | None, ...], actual: tuple[int, ...]) -> bo
     )
 
 
-def placeholder(dtype: Any = None, shape: Any = None, name: str | None = None) -> Placeholder:
-    """A node fed at run time; untyped placeholders accept any numeric value (as the Deep Learning From Scratch programs feed lists)."""
+def placeholder(dtype: Any = None, shape: Any = None, name: str | None = None) -> Tensor:
+    """The output of a ``Placeholder`` op, fed at run time; untyped placeholders accept any
+    numeric value (as the Deep Learning From Scratch programs feed lists)."""
     return Placeholder(dtype=dtype, shape=shape, name=name)
 
 

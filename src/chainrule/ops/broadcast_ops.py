@@ -14,7 +14,7 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import ShapeError
-from ..graph import Node, PlanValue, Specialized
+from ..graph import PlanValue, Specialized, Tensor
 from .base import Operation
 from .plan_facts import stretches_input, unchanged_shape
 from .registry import RegisterGradient
@@ -61,10 +61,10 @@ class SumToLike(LikeSecond, Operation):
 
     op_type = "SumToLike"
 
-    def __init__(self, grad: Node, like: Node, name: str | None = None):
+    def __init__(self, grad: Tensor, like: Tensor, name: str | None = None):
         super().__init__([grad, like], name=name)
 
-    def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(grad.shape, like.shape), grad.dtype
 
     def compute(self, grad: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -120,7 +120,7 @@ def _fixed_sum_to(axes: tuple[int, ...], lead: int) -> Callable[[Any, Any], Any]
 
 
 @RegisterGradient("SumToLike")
-def _sum_to_like_grad(op: Node, grad: Node) -> list[Node | None]:
+def _sum_to_like_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [broadcast_like(grad, op.inputs[0]), None]
 
 
@@ -129,10 +129,10 @@ class BroadcastLike(LikeSecond, Operation):
 
     op_type = "BroadcastLike"
 
-    def __init__(self, x: Node, like: Node, name: str | None = None):
+    def __init__(self, x: Tensor, like: Tensor, name: str | None = None):
         super().__init__([x, like], name=name)
 
-    def infer(self, x: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape, like.shape), x.dtype
 
     def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
@@ -146,11 +146,11 @@ class BroadcastLike(LikeSecond, Operation):
 
 
 @RegisterGradient("BroadcastLike")
-def _broadcast_like_grad(op: Node, grad: Node) -> list[Node | None]:
+def _broadcast_like_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [sum_to_like(grad, op.inputs[0]), None]
 
 
-def sum_to_like(grad: Node, like: Node) -> Node:
+def sum_to_like(grad: Tensor, like: Tensor) -> Tensor:
     """``grad`` summed down to ``like``'s shape; a no-op when both shapes are known and equal."""
     if grad.shape is not None and like.shape is not None and is_known(grad.shape):
         if grad.shape == like.shape:
@@ -160,7 +160,7 @@ def sum_to_like(grad: Node, like: Node) -> Node:
     return SumToLike(grad, like)
 
 
-def _static_sum_to(grad: Node, shape: tuple[int, ...]) -> Node:
+def _static_sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     from .reduction_ops import reduce_sum
 
     lead = len(grad.shape) - len(shape)
@@ -173,7 +173,7 @@ def _static_sum_to(grad: Node, shape: tuple[int, ...]) -> Node:
     return reshape(summed, shape) if summed.shape != shape else summed
 
 
-def broadcast_like(x: Node, like: Node) -> Node:
+def broadcast_like(x: Tensor, like: Tensor) -> Tensor:
     """``x`` broadcast to ``like``'s shape (statically when known, else at run time)."""
     if x.shape is not None and x.shape == like.shape and is_known(x.shape):
         return x
@@ -201,10 +201,10 @@ class BroadcastTo(Operation):
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape
-        inputs = [x, shape] if isinstance(shape, Node) else [x]
+        inputs = [x, shape] if isinstance(shape, Tensor) else [x]
         super().__init__(inputs, name=name)
 
-    def infer(self, x: Node, shape_node: Node | None = None) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, shape_node: Tensor | None = None) -> tuple[Shape, DType | None]:
         if shape_node is None:
             self.target = _static_shape(self.target_spec, "broadcast_to shape")
             _check_broadcastable(x.shape, self.target)
@@ -233,10 +233,10 @@ class BroadcastTo(Operation):
 
 
 @RegisterGradient("BroadcastTo")
-def _broadcast_to_grad(op: Node, grad: Node) -> list[Node | None]:
+def _broadcast_to_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [sum_to_like(grad, op.inputs[0])] + [None] * (len(op.inputs) - 1)
 
 
-def broadcast_to(input: Any, shape: Any, name: str | None = None) -> Node:  # noqa: A002
+def broadcast_to(input: Any, shape: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """Broadcast ``input`` to ``shape`` (NumPy rules); ``shape`` may be a node such as ``shape(y)``."""
     return BroadcastTo(input, _shape_operand(shape), name=name)

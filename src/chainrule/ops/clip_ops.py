@@ -11,7 +11,7 @@ from typing import Any
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError
-from ..graph import Node, get_default_graph
+from ..graph import Tensor, get_default_graph
 from .array_ops import ones_like
 from .base import convert_to_tensor
 from .logic_ops import greater, where
@@ -21,7 +21,7 @@ from .reduction_ops import reduce_sum
 __all__ = ["clip_by_global_norm", "clip_by_norm", "global_norm"]
 
 
-def global_norm(t_list: Sequence[Any], name: str | None = None) -> Node:
+def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
     """``sqrt(sum of the squares of every element of every tensor)``; ``None`` entries skipped."""
     tensors = _present(_as_sequence(t_list, "global_norm"))
     if not tensors:
@@ -38,7 +38,7 @@ def clip_by_global_norm(
     clip_norm: Any,
     use_norm: Any = None,
     name: str | None = None,
-) -> tuple[list[Node | None], Node]:
+) -> tuple[list[Tensor | None], Tensor]:
     """Scale all tensors by ``clip_norm / max(global_norm, clip_norm)``; ``(clipped, norm)``.
 
     ``None`` entries (variables without a gradient) stay ``None``. If the global norm is
@@ -56,14 +56,14 @@ def clip_by_global_norm(
         # min(1/norm, 1/clip) * clip is 1 below the limit; adding (norm - norm) turns an
         # infinite norm into NaN instead of silently zeroing every gradient
         scale = limit * minimum(1.0 / norm, 1.0 / limit) + (norm - norm)
-        clipped: list[Node | None] = []
+        clipped: list[Tensor | None] = []
         converted = iter(tensors)
         for item in items:
             clipped.append(None if item is None else next(converted) * scale)
         return clipped, norm
 
 
-def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Node:
+def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
     """``t * clip_norm / max(l2norm(t), clip_norm)``, the norm taken over ``axes`` (all by default).
 
     A zero tensor stays zero and has a finite gradient.
@@ -80,17 +80,17 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
 
 
 def _as_sequence(t_list: Any, what: str) -> list[Any]:
-    if isinstance(t_list, Node | str) or not isinstance(t_list, Sequence):
+    if isinstance(t_list, Tensor | str) or not isinstance(t_list, Sequence):
         raise InvalidArgumentError(f"{what} takes a list of tensors, got {t_list!r}")
     return list(t_list)
 
 
-def _present(items: list[Any]) -> list[Node]:
-    graph = next((x.graph for x in items if isinstance(x, Node)), get_default_graph())
+def _present(items: list[Any]) -> list[Tensor]:
+    graph = next((x.graph for x in items if isinstance(x, Tensor)), get_default_graph())
     return [convert_to_tensor(x, graph=graph) for x in items if x is not None]
 
 
-def _common_dtype(tensors: list[Node], what: str) -> DType | None:
+def _common_dtype(tensors: list[Tensor], what: str) -> DType | None:
     dtypes = {t.dtype for t in tensors if t.dtype is not None}
     if len(dtypes) > 1:
         names = ", ".join(sorted(d.name for d in dtypes))
@@ -98,9 +98,9 @@ def _common_dtype(tensors: list[Node], what: str) -> DType | None:
     return next(iter(dtypes), None)
 
 
-def _scalar(value: Any, dtype: DType | None) -> Node:
+def _scalar(value: Any, dtype: DType | None) -> Tensor:
     """``value`` as a scalar node of ``dtype`` (a node of another dtype is cast)."""
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         if dtype is not None and (value.dtype is None or value.dtype != dtype):
             return cast(value, dtype)
         return value

@@ -10,8 +10,8 @@ from typing import IO, Any
 import numpy as np
 
 from ..dtypes import DType
-from ..errors import InvalidArgumentError
-from ..graph import Node
+from ..errors import InvalidArgumentError, describe
+from ..graph import Node, Tensor
 from .base import Operation, convert_to_tensor
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape
@@ -28,7 +28,7 @@ class CheckNumerics(Operation):
         self.message = message
         super().__init__([tensor], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape), x.dtype
 
     def shape_rule(self, x: Shape) -> Shape:
@@ -40,24 +40,23 @@ class CheckNumerics(Operation):
             found = "NaN" if np.isnan(array).any() else "Inf"
             source = self.inputs[0]
             raise InvalidArgumentError(
-                f"{self.message}: {source.op_type} '{source.name}' ({source.source}) "
-                f"produced {found}",
+                f"{self.message}: {describe(source)} produced {found}",
                 self,
             )
         return x
 
 
 @RegisterGradient("CheckNumerics")
-def _check_numerics_grad(op: Node, grad: Node) -> Node:
+def _check_numerics_grad(op: Operation, grad: Tensor) -> Tensor:
     return CheckNumerics(grad, f"{op.message} (gradient)")
 
 
-def check_numerics(tensor: Any, message: str, name: str | None = None) -> Node:
+def check_numerics(tensor: Any, message: str, name: str | None = None) -> Tensor:
     """``tensor`` unchanged; running it fails with ``message`` if it contains NaN or Inf."""
     return CheckNumerics(tensor, message, name=name)
 
 
-def verify_tensor_all_finite(t: Any, msg: str, name: str | None = None) -> Node:
+def verify_tensor_all_finite(t: Any, msg: str, name: str | None = None) -> Tensor:
     return CheckNumerics(t, msg, name=name)
 
 
@@ -206,12 +205,12 @@ class PrintV2(Operation):
         end: str,
         name: str | None,
     ):
-        self.texts = [None if isinstance(p, Node) else _literal_text(p) for p in parts]
+        self.texts = [None if isinstance(p, Tensor) else _literal_text(p) for p in parts]
         self.stream = stream
         self.summarize = summarize
         self.sep = sep
         self.end = end
-        super().__init__([p for p in parts if isinstance(p, Node)], name=name)
+        super().__init__([p for p in parts if isinstance(p, Tensor)], name=name)
 
     def infer(self, *tensors: Node) -> tuple[Shape, DType | None]:
         return (), None
@@ -278,6 +277,6 @@ def print(  # noqa: A001 - TF's name
 
 def _printable(value: Any) -> Any:
     """Nodes and arrays become tensors printed at run time; other Python values are text."""
-    if isinstance(value, Node | np.ndarray):
+    if isinstance(value, Tensor | np.ndarray):
         return convert_to_tensor(value)
     return value

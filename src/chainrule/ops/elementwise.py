@@ -11,23 +11,23 @@ from typing import Any
 
 from ..dtypes import DType
 from ..errors import DTypeError, ShapeError
-from ..graph import InplaceKernel, Node, PlanValue
+from ..graph import InplaceKernel, PlanValue, Tensor
 from .base import Operation, lift_operands
 from .plan_facts import broadcasts_to, elementwise_ufunc, neutral_operand, ufunc_inplace
 from .shapes import Shape, broadcast_dims, fmt
 
 
-def _require_float(node: Node, op_name: str) -> None:
+def _require_float(node: Tensor, op_name: str) -> None:
     if node.dtype is not None and not node.dtype.is_floating:
         raise DTypeError(f"{op_name} needs a floating dtype, got {node.dtype.name}; use cast()")
 
 
-def _require_bool(node: Node, op_name: str) -> None:
+def _require_bool(node: Tensor, op_name: str) -> None:
     if node.dtype is not None and not node.dtype.is_bool:
         raise DTypeError(f"{op_name} needs bool inputs, got {node.dtype.name}; compare or cast()")
 
 
-def _broadcast_all(nodes: Sequence[Node]) -> Shape:
+def _broadcast_all(nodes: Sequence[Tensor]) -> Shape:
     """The broadcast shape of ``nodes``; the error quotes the shapes as the user wrote them."""
     try:
         return broadcast_dims(*(node.shape for node in nodes))
@@ -70,7 +70,7 @@ class UfuncKernel:
         return elementwise_ufunc(self.kernel(), len(syms)) and broadcasts_to(syms, out_sym)
 
 
-def common_dtype(inputs: Sequence[Node]) -> DType | None:
+def common_dtype(inputs: Sequence[Tensor]) -> DType | None:
     """The one dtype shared by ``inputs`` (TF1 does not promote), ``None`` if any is unknown."""
     known = [n for n in inputs if n.dtype is not None]
     if len(known) < len(inputs):
@@ -94,7 +94,7 @@ class Unary(UfuncKernel, SameShape, Operation):
     def __init__(self, x: Any, name: str | None = None):
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if self.float_only:
             _require_float(x, self.op_type)
         return self.shape_rule(x.shape), x.dtype
@@ -113,7 +113,7 @@ class Binary(UfuncKernel, Broadcasting, Operation):
     def __init__(self, x: Any, y: Any, name: str | None = None):
         super().__init__(lift_operands([x, y]), name=name)
 
-    def infer(self, x: Node, y: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
         return _broadcast_all([x, y]), self.out_dtype(common_dtype([x, y]))
 
     def out_dtype(self, dtype: DType | None) -> DType | None:

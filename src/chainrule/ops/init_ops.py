@@ -17,7 +17,7 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, float32
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import Tensor
 from . import random_ops
 from .base import Constant as ConstantNode
 
@@ -57,7 +57,7 @@ class Initializer:
     def __init__(self, dtype: Any = float32):
         self.dtype = as_dtype(dtype) or float32
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -71,7 +71,7 @@ class Initializer:
 class Zeros(Initializer):
     """All zeros."""
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = as_dtype(dtype) or self.dtype
         return ConstantNode(np.zeros(_full_shape(shape), dtype.np), name="zeros")
 
@@ -82,7 +82,7 @@ class Zeros(Initializer):
 class Ones(Initializer):
     """All ones."""
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = as_dtype(dtype) or self.dtype
         return ConstantNode(np.ones(_full_shape(shape), dtype.np), name="ones")
 
@@ -98,7 +98,7 @@ class Constant(Initializer):
         self.value = np.array(value)
         self.verify_shape = verify_shape
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = as_dtype(dtype) or self.dtype
         shape = _full_shape(shape)
         value = self.value
@@ -128,7 +128,7 @@ class RandomNormal(Initializer):
         super().__init__(_float(dtype, "random_normal_initializer"))
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = _float(dtype or self.dtype, "random_normal_initializer")
         return random_ops.random_normal(
             _full_shape(shape), self.mean, self.stddev, dtype, seed=self.seed
@@ -151,7 +151,7 @@ class RandomUniform(Initializer):
         super().__init__(dtype)
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = as_dtype(dtype) or self.dtype
         return random_ops.random_uniform(
             _full_shape(shape), self.minval, self.maxval, dtype, seed=self.seed
@@ -164,7 +164,7 @@ class RandomUniform(Initializer):
 class TruncatedNormal(RandomNormal):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = _float(dtype or self.dtype, "truncated_normal_initializer")
         return random_ops.truncated_normal(
             _full_shape(shape), self.mean, self.stddev, dtype, seed=self.seed
@@ -216,7 +216,7 @@ class VarianceScaling(Initializer):
         self.scale, self.mode, self.seed = scale, mode, seed
         self.distribution = distribution.lower()
 
-    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Node:
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Tensor:
         dtype = _float(dtype or self.dtype, type(self).__name__)
         shape = _full_shape(shape)
         fan_in, fan_out = compute_fans(shape)

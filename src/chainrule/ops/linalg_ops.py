@@ -14,7 +14,7 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import InvalidArgumentError, ShapeError
-from ..graph import Node
+from ..graph import Tensor
 from . import array_ops, broadcast_ops
 from .base import Constant, Operation, lift_operands
 from .elementwise import common_dtype
@@ -47,7 +47,7 @@ class MatMul(Operation):
         self.transpose_b = bool(transpose_b)
         super().__init__(lift_operands([a, b]), name=name)
 
-    def infer(self, a: Node, b: Node) -> tuple[Shape, DType | None]:
+    def infer(self, a: Tensor, b: Tensor) -> tuple[Shape, DType | None]:
         dtype = common_dtype([a, b])
         if a.shape is None or b.shape is None:
             return None, dtype
@@ -75,7 +75,7 @@ class MatMul(Operation):
         cols = b[-2] if self.transpose_b else b[-1]
         return broadcast_dims(a[:-2], b[:-2]) + (rows, cols)
 
-    def _shapes_text(self, a: Node, b: Node) -> str:
+    def _shapes_text(self, a: Tensor, b: Tensor) -> str:
         """``(3, 2) @ (3, 2)``, with ``transpose_a``/``transpose_b`` noted when set."""
         text = f"{fmt(a.shape)} @ {fmt(b.shape)}"
         flags = [
@@ -106,7 +106,7 @@ def matmul(
     name: str | None = None,
     adjoint_a: bool = False,
     adjoint_b: bool = False,
-) -> Node:
+) -> Tensor:
     """Matrix product of the last two axes; ``transpose_a/b`` transpose an input first.
 
     Both inputs need rank >= 2 (as TF1); leading batch axes broadcast as in NumPy.
@@ -115,7 +115,7 @@ def matmul(
 
 
 @RegisterGradient("MatMul")
-def _matmul_grad(op: Node, grad: Node) -> list[Node]:
+def _matmul_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     a, b = op.inputs
     ta, tb = op.transpose_a, op.transpose_b
     if not ta and not tb:
@@ -172,12 +172,12 @@ class Einsum(Operation):
         self._paths: dict[tuple[tuple[int, ...], ...], Any] = {}
         super().__init__(lift_operands(list(inputs)), name=name)
 
-    def infer(self, *inputs: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *inputs: Tensor) -> tuple[Shape, DType | None]:
         sizes = self._axis_sizes(inputs)
         self.static = all(is_known(x.shape) for x in inputs)
         return tuple(sizes.get(c) for c in self.output_subscript), common_dtype(inputs)
 
-    def _axis_sizes(self, inputs: Sequence[Node]) -> dict[str, int]:
+    def _axis_sizes(self, inputs: Sequence[Tensor]) -> dict[str, int]:
         """Each letter's size, checked to agree wherever it is known."""
         sizes: dict[str, int] = {}
         for k, (sub, x) in enumerate(zip(self.subscripts, inputs, strict=True)):
@@ -237,11 +237,11 @@ class EinsumMask(Operation):
     op_type = "EinsumMask"
     differentiable = False
 
-    def __init__(self, x: Node, pairs: Sequence[tuple[int, int]], name: str | None = None):
+    def __init__(self, x: Tensor, pairs: Sequence[tuple[int, int]], name: str | None = None):
         self.pairs = tuple(pairs)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return x.shape, x.dtype
 
     def compute(self, x: Any) -> np.ndarray:
@@ -279,7 +279,7 @@ def _distinct_subscript(sub: str, unused: list[str]) -> tuple[str, list[tuple[in
     return "".join(letters), pairs
 
 
-def _mask_for(x: Node, pairs: list[tuple[int, int]]) -> Node:
+def _mask_for(x: Tensor, pairs: list[tuple[int, int]]) -> Tensor:
     if not pairs:
         return array_ops.ones_like(x)
     if is_known(x.shape) and x.dtype is not None:
@@ -289,7 +289,7 @@ def _mask_for(x: Node, pairs: list[tuple[int, int]]) -> Node:
     return EinsumMask(x, pairs)
 
 
-def _einsum_operand_grad(op: Einsum, grad: Node, k: int) -> Node | None:
+def _einsum_operand_grad(op: Einsum, grad: Tensor, k: int) -> Tensor | None:
     """d/d(operand k): the einsum of ``grad`` with every other operand, back to k's axes.
 
     Axes of operand k found nowhere else are restored by a ones mask; repeated letters
@@ -314,11 +314,11 @@ def _einsum_operand_grad(op: Einsum, grad: Node, k: int) -> Node | None:
 
 
 @RegisterGradient("Einsum")
-def _einsum_grad(op: Node, grad: Node) -> list[Node | None]:
+def _einsum_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [_einsum_operand_grad(op, grad, k) for k in range(len(op.inputs))]
 
 
-def einsum(equation: str, *inputs: Any, name: str | None = None) -> Node:
+def einsum(equation: str, *inputs: Any, name: str | None = None) -> Tensor:
     """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)`` or ``einsum("ii", m)`` (trace).
 
     Axes are single letters; without ``->`` the output is NumPy's (letters used once, sorted).
@@ -369,7 +369,9 @@ class Tensordot(Einsum):
 
     op_type = "Tensordot"
 
-    def __init__(self, a: Node, b: Node, a_axes: list[int], b_axes: list[int], name: str | None):
+    def __init__(
+        self, a: Tensor, b: Tensor, a_axes: list[int], b_axes: list[int], name: str | None
+    ):
         self.a_axes, self.b_axes = a_axes, b_axes
         letters = iter(string.ascii_letters)
         a_sub = [next(letters) for _ in a.shape]
@@ -381,7 +383,7 @@ class Tensordot(Einsum):
         equation = f"{''.join(a_sub)},{''.join(b_sub)}->{''.join(out)}"
         super().__init__(equation, [a, b], name=name)
 
-    def infer(self, a: Node, b: Node) -> tuple[Shape, DType | None]:
+    def infer(self, a: Tensor, b: Tensor) -> tuple[Shape, DType | None]:
         for i, j in zip(self.a_axes, self.b_axes, strict=True):
             if a.shape[i] is not None and b.shape[j] is not None and a.shape[i] != b.shape[j]:
                 raise ShapeError(
@@ -394,7 +396,7 @@ class Tensordot(Einsum):
 RegisterGradient("Tensordot")(_einsum_grad)
 
 
-def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Node:
+def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Tensor:
     """Sum of products over ``axes``: an int n pairs the last n axes of a with the first n of b.
 
     ``axes=[[1], [0]]`` names the axes explicitly; ``axes=0`` is the outer product. Both

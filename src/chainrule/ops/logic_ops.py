@@ -14,7 +14,7 @@ import numpy as np
 from ..dtypes import DType, int64
 from ..dtypes import bool as bool_
 from ..errors import DTypeError, InvalidArgumentError
-from ..graph import Node
+from ..graph import Tensor
 from . import array_ops, broadcast_ops
 from .base import Operation, convert_to_tensor, lift_operands
 from .elementwise import (
@@ -57,7 +57,7 @@ class Compare(Binary):
 class Logical(Compare):
     """Elementwise logic on bool tensors (TF1 refuses other dtypes)."""
 
-    def infer(self, x: Node, y: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
         _require_bool(x, self.op_type)
         _require_bool(y, self.op_type)
         return super().infer(x, y)
@@ -87,7 +87,7 @@ class LogicalNot(Unary):
     float_only = False
     differentiable = False
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         _require_bool(x, self.op_type)
         return x.shape, bool_
 
@@ -108,7 +108,7 @@ class Select(Broadcasting, Operation):
         condition = convert_to_tensor(condition, graph=x.graph)
         super().__init__([condition, x, y], name=name)
 
-    def infer(self, c: Node, x: Node, y: Node) -> tuple[Shape, DType | None]:
+    def infer(self, c: Tensor, x: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
         if c.dtype is not None and not c.dtype.is_bool:
             raise DTypeError(f"where() needs a bool condition, got {c.dtype.name}")
         return _broadcast_all([c, x, y]), common_dtype([x, y])
@@ -118,7 +118,7 @@ class Select(Broadcasting, Operation):
 
 
 @RegisterGradient("Select")
-def _select_op_grad(op: Node, grad: Node) -> list[Node | None]:
+def _select_op_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     c, x, y = op.inputs
     zeros = array_ops.zeros_like(grad)
     return [
@@ -137,7 +137,7 @@ class WhereIndices(Operation):
     def __init__(self, condition: Any, name: str | None = None):
         super().__init__([condition], name=name)
 
-    def infer(self, c: Node) -> tuple[Shape, DType | None]:
+    def infer(self, c: Tensor) -> tuple[Shape, DType | None]:
         return (None, None if c.shape is None else len(c.shape)), int64
 
     def compute(self, c: Any) -> np.ndarray:
@@ -148,57 +148,57 @@ NotDifferentiable("Where")
 
 
 # -- public functions -------------------------------------------------------------------------
-def equal(x: Any, y: Any, name: str | None = None) -> Node:
+def equal(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x == y`` elementwise, as a bool node (the ``==`` operator stays identity)."""
     return Equal(x, y, name=name)
 
 
-def not_equal(x: Any, y: Any, name: str | None = None) -> Node:
+def not_equal(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x != y`` elementwise, as a bool node."""
     return NotEqual(x, y, name=name)
 
 
-def less(x: Any, y: Any, name: str | None = None) -> Node:
+def less(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x < y`` elementwise."""
     return Less(x, y, name=name)
 
 
-def less_equal(x: Any, y: Any, name: str | None = None) -> Node:
+def less_equal(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x <= y`` elementwise."""
     return LessEqual(x, y, name=name)
 
 
-def greater(x: Any, y: Any, name: str | None = None) -> Node:
+def greater(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x > y`` elementwise."""
     return Greater(x, y, name=name)
 
 
-def greater_equal(x: Any, y: Any, name: str | None = None) -> Node:
+def greater_equal(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x >= y`` elementwise."""
     return GreaterEqual(x, y, name=name)
 
 
-def logical_and(x: Any, y: Any, name: str | None = None) -> Node:
+def logical_and(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x and y`` on bool tensors."""
     return LogicalAnd(x, y, name=name)
 
 
-def logical_or(x: Any, y: Any, name: str | None = None) -> Node:
+def logical_or(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x or y`` on bool tensors."""
     return LogicalOr(x, y, name=name)
 
 
-def logical_xor(x: Any, y: Any, name: str | None = None) -> Node:
+def logical_xor(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x != y`` on bool tensors."""
     return LogicalXor(x, y, name=name)
 
 
-def logical_not(x: Any, name: str | None = None) -> Node:
+def logical_not(x: Any, name: str | None = None) -> Tensor:
     """``not x`` on a bool tensor."""
     return LogicalNot(x, name=name)
 
 
-def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Node:
+def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Tensor:
     """TF1's ``where``: elements of ``x`` where ``condition`` holds, else of ``y``.
 
     A vector ``condition`` with ``x`` and ``y`` of one higher rank picks whole rows, as in
@@ -214,7 +214,7 @@ def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None)
     return Select(_row_condition(condition, x, y), x, y, name=name)
 
 
-def where_v2(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Node:
+def where_v2(condition: Any, x: Any = None, y: Any = None, name: str | None = None) -> Tensor:
     """``where`` with NumPy broadcasting of all three inputs (TF2's ``where``)."""
     if x is None and y is None:
         return WhereIndices(condition, name=name)
@@ -223,7 +223,7 @@ def where_v2(condition: Any, x: Any = None, y: Any = None, name: str | None = No
     return Select(condition, x, y, name=name)
 
 
-def _row_condition(condition: Node, x: Node, y: Node) -> Node:
+def _row_condition(condition: Tensor, x: Tensor, y: Tensor) -> Tensor:
     """A vector condition for values of one higher rank, shaped to choose their rows (TF1)."""
     if condition.shape is None or len(condition.shape) != 1:
         return condition

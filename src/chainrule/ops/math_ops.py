@@ -13,9 +13,9 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, float64
 from ..errors import InvalidArgumentError, ShapeError
-from ..graph import Node, PlanValue
+from ..graph import PlanValue, Tensor
 from . import array_ops, broadcast_ops
-from .base import Constant, Operation, convert_to_tensor, known_value, lift_operands
+from .base import Operation, convert_to_tensor, is_constant, known_value, lift_operands
 from .elementwise import Binary, Broadcasting, SameShape, Unary, _broadcast_all, common_dtype
 from .logic_ops import equal, logical_not, logical_or, where
 from .plan_facts import unchanged_shape
@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 
-def _sum_to(grad: Node, like: Node) -> Node:
+def _sum_to(grad: Tensor, like: Tensor) -> Tensor:
     """Reduce a broadcast gradient back to ``like``'s shape (statically when shapes are known)."""
     return broadcast_ops.sum_to_like(grad, like)
 
@@ -169,31 +169,31 @@ class Pow(Binary):
 
 
 @RegisterGradient("Add")
-def _add_grad(op: Node, grad: Node) -> list[Node]:
+def _add_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     return [_sum_to(grad, x), _sum_to(grad, y)]
 
 
 @RegisterGradient("Sub")
-def _sub_grad(op: Node, grad: Node) -> list[Node]:
+def _sub_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     return [_sum_to(grad, x), _sum_to(negative(grad), y)]
 
 
 @RegisterGradient("Mul")
-def _mul_grad(op: Node, grad: Node) -> list[Node]:
+def _mul_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     return [_sum_to(grad * y, x), _sum_to(grad * x, y)]
 
 
 @RegisterGradient("RealDiv")
-def _div_grad(op: Node, grad: Node) -> list[Node]:
+def _div_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     return [_sum_to(grad / y, x), _sum_to(negative(grad) * x / (y * y), y)]
 
 
 @RegisterGradient("FloorMod")
-def _floormod_grad(op: Node, grad: Node) -> list[Node]:
+def _floormod_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     return [_sum_to(grad, x), _sum_to(negative(grad) * floor(x / y), y)]
 
@@ -202,39 +202,39 @@ NotDifferentiable("FloorDiv")
 
 
 @RegisterGradient("Pow")
-def _pow_grad(op: Node, grad: Node) -> list[Node]:
+def _pow_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     exponent = y - 1
     if not _nonzero_constant(y):  # d/dx x**0 is 0, also at x = 0, where 0 * 0**-1 is NaN
         exponent = where(equal(y, 0), array_ops.ones_like(exponent), exponent)
     dx = grad * y * pow(x, exponent)
     safe_log = where(x > 0, log(where(x > 0, x, array_ops.ones_like(x))), array_ops.zeros_like(x))
-    dy = grad * op * safe_log
+    dy = grad * op.outputs[0] * safe_log
     return [_sum_to(dx, x), _sum_to(dy, y)]
 
 
-def _nonzero_constant(node: Node) -> bool:
-    return isinstance(node, Constant) and bool(np.all(np.asarray(node.value) != 0))
+def _nonzero_constant(node: Tensor) -> bool:
+    return is_constant(node) and bool(np.all(np.asarray(node.op.value) != 0))
 
 
-def _select_grad(op: Node, grad: Node, x_wins: Node) -> list[Node]:
+def _select_grad(op: Operation, grad: Tensor, x_wins: Tensor) -> list[Tensor]:
     x, y = op.inputs
     zeros = array_ops.zeros_like(grad)
     return [_sum_to(where(x_wins, grad, zeros), x), _sum_to(where(x_wins, zeros, grad), y)]
 
 
 @RegisterGradient("Maximum")
-def _maximum_grad(op: Node, grad: Node) -> list[Node]:
+def _maximum_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     return _select_grad(op, grad, op.inputs[0] >= op.inputs[1])
 
 
 @RegisterGradient("Minimum")
-def _minimum_grad(op: Node, grad: Node) -> list[Node]:
+def _minimum_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     return _select_grad(op, grad, op.inputs[0] <= op.inputs[1])
 
 
 @RegisterGradient("SquaredDifference")
-def _squared_difference_grad(op: Node, grad: Node) -> list[Node]:
+def _squared_difference_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     x, y = op.inputs
     d = grad * 2.0 * (x - y)
     return [_sum_to(d, x), _sum_to(negative(d), y)]
@@ -289,17 +289,17 @@ Erf = _unary("Erf", _erf_kernel)
 
 
 @RegisterGradient("Neg")
-def _neg_grad(op: Node, grad: Node) -> Node:
+def _neg_grad(op: Operation, grad: Tensor) -> Tensor:
     return negative(grad)
 
 
 @RegisterGradient("Abs")
-def _abs_grad(op: Node, grad: Node) -> Node:
+def _abs_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad * sign(op.inputs[0])
 
 
 @RegisterGradient("Sign")
-def _sign_grad(op: Node, grad: Node) -> Node:
+def _sign_grad(op: Operation, grad: Tensor) -> Tensor:
     """Zero, as TF1: sign is flat wherever it is differentiable."""
     return array_ops.zeros_like(grad)
 
@@ -310,67 +310,67 @@ for _rounding in ("Floor", "Ceil", "Round"):
 
 
 @RegisterGradient("Square")
-def _square_grad(op: Node, grad: Node) -> Node:
+def _square_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad * (2.0 * op.inputs[0])
 
 
 @RegisterGradient("Exp")
-def _exp_grad(op: Node, grad: Node) -> Node:
-    return grad * op
+def _exp_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad * op.outputs[0]
 
 
 @RegisterGradient("Log")
-def _log_grad(op: Node, grad: Node) -> Node:
+def _log_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad / op.inputs[0]
 
 
 @RegisterGradient("Log1p")
-def _log1p_grad(op: Node, grad: Node) -> Node:
+def _log1p_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad / (1.0 + op.inputs[0])
 
 
 @RegisterGradient("Sqrt")
-def _sqrt_grad(op: Node, grad: Node) -> Node:
-    return grad * 0.5 / op
+def _sqrt_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad * 0.5 / op.outputs[0]
 
 
 @RegisterGradient("Rsqrt")
-def _rsqrt_grad(op: Node, grad: Node) -> Node:
-    return grad * -0.5 * op * op * op
+def _rsqrt_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad * -0.5 * op.outputs[0] * op.outputs[0] * op.outputs[0]
 
 
 @RegisterGradient("Reciprocal")
-def _reciprocal_grad(op: Node, grad: Node) -> Node:
-    return negative(grad) * op * op
+def _reciprocal_grad(op: Operation, grad: Tensor) -> Tensor:
+    return negative(grad) * op.outputs[0] * op.outputs[0]
 
 
 @RegisterGradient("Sin")
-def _sin_grad(op: Node, grad: Node) -> Node:
+def _sin_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad * cos(op.inputs[0])
 
 
 @RegisterGradient("Cos")
-def _cos_grad(op: Node, grad: Node) -> Node:
+def _cos_grad(op: Operation, grad: Tensor) -> Tensor:
     return negative(grad) * sin(op.inputs[0])
 
 
 @RegisterGradient("Tan")
-def _tan_grad(op: Node, grad: Node) -> Node:
-    return grad * (1.0 + op * op)
+def _tan_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad * (1.0 + op.outputs[0] * op.outputs[0])
 
 
 @RegisterGradient("Tanh")
-def _tanh_grad(op: Node, grad: Node) -> Node:
-    return grad * (1.0 - op * op)
+def _tanh_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad * (1.0 - op.outputs[0] * op.outputs[0])
 
 
 @RegisterGradient("Sigmoid")
-def _sigmoid_grad(op: Node, grad: Node) -> Node:
-    return grad * op * (1.0 - op)
+def _sigmoid_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad * op.outputs[0] * (1.0 - op.outputs[0])
 
 
 @RegisterGradient("Erf")
-def _erf_grad(op: Node, grad: Node) -> Node:
+def _erf_grad(op: Operation, grad: Tensor) -> Tensor:
     x = op.inputs[0]
     return grad * _TWO_OVER_SQRT_PI * exp(negative(square(x)))
 
@@ -388,7 +388,7 @@ class ClipByValue(Broadcasting, Operation):
     def __init__(self, t: Any, lo: Any, hi: Any, name: str | None = None):
         super().__init__(lift_operands([t, lo, hi]), name=name)
 
-    def infer(self, t: Node, lo: Node, hi: Node) -> tuple[Shape, DType | None]:
+    def infer(self, t: Tensor, lo: Tensor, hi: Tensor) -> tuple[Shape, DType | None]:
         shape = _broadcast_all([t, lo, hi])
         if t.shape is not None and shape is not None and len(shape) != len(t.shape):
             raise ShapeError(
@@ -402,7 +402,7 @@ class ClipByValue(Broadcasting, Operation):
 
 
 @RegisterGradient("ClipByValue")
-def _clip_grad(op: Node, grad: Node) -> list[Node]:
+def _clip_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     t, lo, hi = op.inputs
     zeros = array_ops.zeros_like(grad)
     below, above = t < lo, t > hi
@@ -424,7 +424,7 @@ class AddN(Broadcasting, Operation):
     def __init__(self, inputs: Sequence[Any], name: str | None = None):
         super().__init__(lift_operands(list(inputs)), name=name)
 
-    def infer(self, *inputs: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *inputs: Tensor) -> tuple[Shape, DType | None]:
         return _broadcast_all(inputs), common_dtype(list(inputs))
 
     def compute(self, *values: Any) -> Any:
@@ -438,7 +438,7 @@ class AddN(Broadcasting, Operation):
 
 
 @RegisterGradient("AddN")
-def _add_n_grad(op: Node, grad: Node) -> list[Node]:
+def _add_n_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     return [_sum_to(grad, x) for x in op.inputs]
 
 
@@ -450,7 +450,7 @@ class Cast(SameShape, Operation):
         self.to = as_dtype(dtype)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape), self.to
 
     def passthrough(self, args: Sequence[PlanValue], out: PlanValue) -> int | None:
@@ -467,7 +467,7 @@ class Cast(SameShape, Operation):
 
 
 @RegisterGradient("Cast")
-def _cast_grad(op: Node, grad: Node) -> Node | None:
+def _cast_grad(op: Operation, grad: Tensor) -> Tensor | None:
     x = op.inputs[0]
     if not op.dtype.is_floating or (x.dtype is not None and not x.dtype.is_floating):
         return None
@@ -496,7 +496,7 @@ def _identity_kernel(x: Any) -> Any:
 
 
 @RegisterGradient("Identity")
-def _identity_grad(op: Node, grad: Node) -> Node:
+def _identity_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad
 
 
@@ -511,32 +511,32 @@ NotDifferentiable("StopGradient")
 
 
 # -- public functions -------------------------------------------------------------------------
-def add(x: Any, y: Any, name: str | None = None) -> Node:
+def add(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x + y`` elementwise, broadcasting."""
     return Add(x, y, name=name)
 
 
-def subtract(x: Any, y: Any, name: str | None = None) -> Node:
+def subtract(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x - y`` elementwise, broadcasting."""
     return Sub(x, y, name=name)
 
 
-def multiply(x: Any, y: Any, name: str | None = None) -> Node:
+def multiply(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x * y`` elementwise, broadcasting."""
     return Mul(x, y, name=name)
 
 
-def divide(x: Any, y: Any, name: str | None = None) -> Node:
+def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x / y`` elementwise; integer inputs give float64, as TF1's ``truediv``."""
     return RealDiv(x, y, name=name)
 
 
-def floordiv(x: Any, y: Any, name: str | None = None) -> Node:
+def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x // y``: the floor of the quotient (no gradient, as TF1)."""
     return FloorDiv(x, y, name=name)
 
 
-def div(x: Any, y: Any, name: str | None = None) -> Node:
+def div(x: Any, y: Any, name: str | None = None) -> Tensor:
     """TF1's ``div``: Python 2 division, so integers floor-divide and floats divide."""
     x, y = lift_operands([x, y])
     if x.dtype is not None and x.dtype.is_integer:
@@ -544,134 +544,134 @@ def div(x: Any, y: Any, name: str | None = None) -> Node:
     return RealDiv(x, y, name=name)
 
 
-def floormod(x: Any, y: Any, name: str | None = None) -> Node:
+def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``x % y`` with the sign of ``y``, as Python and TF1."""
     return FloorMod(x, y, name=name)
 
 
-def pow(x: Any, y: Any, name: str | None = None) -> Node:  # noqa: A001 - TF1's name
+def pow(x: Any, y: Any, name: str | None = None) -> Tensor:  # noqa: A001 - TF1's name
     """``x ** y`` elementwise, broadcasting."""
     return Pow(x, y, name=name)
 
 
-def maximum(x: Any, y: Any, name: str | None = None) -> Node:
+def maximum(x: Any, y: Any, name: str | None = None) -> Tensor:
     """The larger of ``x`` and ``y``; on ties the gradient goes to ``x``, as TF1."""
     return Maximum(x, y, name=name)
 
 
-def minimum(x: Any, y: Any, name: str | None = None) -> Node:
+def minimum(x: Any, y: Any, name: str | None = None) -> Tensor:
     """The smaller of ``x`` and ``y``; on ties the gradient goes to ``x``, as TF1."""
     return Minimum(x, y, name=name)
 
 
-def squared_difference(x: Any, y: Any, name: str | None = None) -> Node:
+def squared_difference(x: Any, y: Any, name: str | None = None) -> Tensor:
     """``(x - y) ** 2`` elementwise."""
     return SquaredDifference(x, y, name=name)
 
 
-def negative(x: Any, name: str | None = None) -> Node:
+def negative(x: Any, name: str | None = None) -> Tensor:
     """``-x``."""
     return Neg(x, name=name)
 
 
-def abs(x: Any, name: str | None = None) -> Node:  # noqa: A001 - TF1's name
+def abs(x: Any, name: str | None = None) -> Tensor:  # noqa: A001 - TF1's name
     """``|x|``; its gradient at 0 is 0, as TF1."""
     return Abs(x, name=name)
 
 
-def sign(x: Any, name: str | None = None) -> Node:
+def sign(x: Any, name: str | None = None) -> Tensor:
     """-1, 0 or 1 by the sign of ``x``."""
     return Sign(x, name=name)
 
 
-def square(x: Any, name: str | None = None) -> Node:
+def square(x: Any, name: str | None = None) -> Tensor:
     """``x * x``."""
     return Square(x, name=name)
 
 
-def exp(x: Any, name: str | None = None) -> Node:
+def exp(x: Any, name: str | None = None) -> Tensor:
     """``e ** x``."""
     return Exp(x, name=name)
 
 
-def log(x: Any, name: str | None = None) -> Node:
+def log(x: Any, name: str | None = None) -> Tensor:
     """Natural logarithm."""
     return Log(x, name=name)
 
 
-def log1p(x: Any, name: str | None = None) -> Node:
+def log1p(x: Any, name: str | None = None) -> Tensor:
     """``log(1 + x)``, accurate for small ``x``."""
     return Log1p(x, name=name)
 
 
-def sqrt(x: Any, name: str | None = None) -> Node:
+def sqrt(x: Any, name: str | None = None) -> Tensor:
     """Square root."""
     return Sqrt(x, name=name)
 
 
-def rsqrt(x: Any, name: str | None = None) -> Node:
+def rsqrt(x: Any, name: str | None = None) -> Tensor:
     """``1 / sqrt(x)``."""
     return Rsqrt(x, name=name)
 
 
-def reciprocal(x: Any, name: str | None = None) -> Node:
+def reciprocal(x: Any, name: str | None = None) -> Tensor:
     """``1 / x``."""
     return Reciprocal(x, name=name)
 
 
-def sin(x: Any, name: str | None = None) -> Node:
+def sin(x: Any, name: str | None = None) -> Tensor:
     """Sine."""
     return Sin(x, name=name)
 
 
-def cos(x: Any, name: str | None = None) -> Node:
+def cos(x: Any, name: str | None = None) -> Tensor:
     """Cosine."""
     return Cos(x, name=name)
 
 
-def tan(x: Any, name: str | None = None) -> Node:
+def tan(x: Any, name: str | None = None) -> Tensor:
     """Tangent."""
     return Tan(x, name=name)
 
 
-def tanh(x: Any, name: str | None = None) -> Node:
+def tanh(x: Any, name: str | None = None) -> Tensor:
     """Hyperbolic tangent."""
     return Tanh(x, name=name)
 
 
-def sigmoid(x: Any, name: str | None = None) -> Node:
+def sigmoid(x: Any, name: str | None = None) -> Tensor:
     """``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
     return Sigmoid(x, name=name)
 
 
-def floor(x: Any, name: str | None = None) -> Node:
+def floor(x: Any, name: str | None = None) -> Tensor:
     """Largest integer not above ``x`` (no gradient, as TF1)."""
     return Floor(x, name=name)
 
 
-def ceil(x: Any, name: str | None = None) -> Node:
+def ceil(x: Any, name: str | None = None) -> Tensor:
     """Smallest integer not below ``x`` (no gradient, as TF1)."""
     return Ceil(x, name=name)
 
 
-def round(x: Any, name: str | None = None) -> Node:  # noqa: A001 - TF1's name
+def round(x: Any, name: str | None = None) -> Tensor:  # noqa: A001 - TF1's name
     """Round half to even, as TF1 (no gradient)."""
     return Round(x, name=name)
 
 
-def erf(x: Any, name: str | None = None) -> Node:
+def erf(x: Any, name: str | None = None) -> Tensor:
     """The Gauss error function."""
     return Erf(x, name=name)
 
 
 def clip_by_value(
     t: Any, clip_value_min: Any, clip_value_max: Any, name: str | None = None
-) -> Node:
+) -> Tensor:
     """``t`` limited to ``[clip_value_min, clip_value_max]``; clipped elements get no gradient."""
     return ClipByValue(t, clip_value_min, clip_value_max, name=name)
 
 
-def add_n(inputs: Sequence[Any], name: str | None = None) -> Node:
+def add_n(inputs: Sequence[Any], name: str | None = None) -> Tensor:
     """Sum a list of tensors of the same shape."""
     inputs = list(inputs)
     if not inputs:
@@ -681,7 +681,7 @@ def add_n(inputs: Sequence[Any], name: str | None = None) -> Node:
     return AddN(inputs, name=name)
 
 
-def cast(x: Any, dtype: Any, name: str | None = None) -> Node:
+def cast(x: Any, dtype: Any, name: str | None = None) -> Tensor:
     """``x`` converted to ``dtype`` (floats to ints truncate); ``x`` itself if already so."""
     x = convert_to_tensor(x)
     if x.dtype is not None and x.dtype == as_dtype(dtype):
@@ -689,17 +689,17 @@ def cast(x: Any, dtype: Any, name: str | None = None) -> Node:
     return Cast(x, dtype, name=name)
 
 
-def to_float(x: Any, name: str | None = None) -> Node:
+def to_float(x: Any, name: str | None = None) -> Tensor:
     """``cast(x, float32)``, TF1's shorthand."""
     return cast(x, "float32", name=name)
 
 
-def identity(x: Any, name: str | None = None) -> Node:
+def identity(x: Any, name: str | None = None) -> Tensor:
     """The same value as a new node (a named point in the graph)."""
     return Identity(x, name=name)
 
 
-def stop_gradient(x: Any, name: str | None = None) -> Node:
+def stop_gradient(x: Any, name: str | None = None) -> Tensor:
     """The same value, but treated as a constant by ``gradients``."""
     return StopGradient(x, name=name)
 

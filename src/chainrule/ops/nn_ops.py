@@ -13,14 +13,14 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import InplaceKernel, Node, PlanValue
+from ..graph import InplaceKernel, PlanValue, Tensor
 from . import array_ops, broadcast_ops
 from .base import Operation, convert_to_tensor, lift_operands
 from .elementwise import Broadcasting, SameShape, _require_float, common_dtype
 from .logic_ops import where
-from .math_ops import sigmoid, squared_difference
+from .math_ops import sigmoid
 from .plan_facts import broadcasts_to
-from .reduction_ops import reduce_mean, reduce_sum
+from .reduction_ops import Moments, reduce_sum
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, broadcast_shapes, fmt
 
@@ -37,7 +37,7 @@ class Activation(SameShape, Operation):
     def __init__(self, features: Any, name: str | None = None):
         super().__init__([features], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if self.float_only:
             _require_float(x, self.op_type)
         elif x.dtype is not None and x.dtype.is_bool:
@@ -50,10 +50,10 @@ class ActivationGrad(Broadcasting, Operation):
 
     numeric = True
 
-    def __init__(self, grad: Node, ref: Node, name: str | None = None):
+    def __init__(self, grad: Tensor, ref: Tensor, name: str | None = None):
         super().__init__([grad, ref], name=name)
 
-    def infer(self, grad: Node, ref: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, ref: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(grad.shape, ref.shape), grad.dtype
 
 
@@ -96,12 +96,12 @@ def _relu_grad_into_input(grad: np.ndarray, y: Any) -> np.ndarray:
 
 
 @RegisterGradient("Relu")
-def _relu_grad(op: Node, grad: Node) -> Node:
-    return ReluGrad(grad, op)
+def _relu_grad(op: Operation, grad: Tensor) -> Tensor:
+    return ReluGrad(grad, op.outputs[0])
 
 
 @RegisterGradient("ReluGrad")
-def _relu_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _relu_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [ReluGrad(grad, op.inputs[1]), None]
 
 
@@ -125,12 +125,12 @@ class Relu6Grad(ActivationGrad):
 
 
 @RegisterGradient("Relu6")
-def _relu6_grad(op: Node, grad: Node) -> Node:
+def _relu6_grad(op: Operation, grad: Tensor) -> Tensor:
     return Relu6Grad(grad, op.inputs[0])
 
 
 @RegisterGradient("Relu6Grad")
-def _relu6_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _relu6_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [Relu6Grad(grad, op.inputs[1]), None]
 
 
@@ -152,7 +152,7 @@ class LeakyReluGrad(ActivationGrad):
 
     op_type = "LeakyReluGrad"
 
-    def __init__(self, grad: Node, x: Node, alpha: float, name: str | None = None):
+    def __init__(self, grad: Tensor, x: Tensor, alpha: float, name: str | None = None):
         self.alpha = alpha
         super().__init__(grad, x, name=name)
 
@@ -161,12 +161,12 @@ class LeakyReluGrad(ActivationGrad):
 
 
 @RegisterGradient("LeakyRelu")
-def _leaky_relu_grad(op: Node, grad: Node) -> Node:
+def _leaky_relu_grad(op: Operation, grad: Tensor) -> Tensor:
     return LeakyReluGrad(grad, op.inputs[0], op.alpha)
 
 
 @RegisterGradient("LeakyReluGrad")
-def _leaky_relu_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _leaky_relu_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [LeakyReluGrad(grad, op.inputs[1], op.alpha), None]
 
 
@@ -189,12 +189,12 @@ class EluGrad(ActivationGrad):
 
 
 @RegisterGradient("Elu")
-def _elu_grad(op: Node, grad: Node) -> Node:
-    return EluGrad(grad, op)
+def _elu_grad(op: Operation, grad: Tensor) -> Tensor:
+    return EluGrad(grad, op.outputs[0])
 
 
 @RegisterGradient("EluGrad")
-def _elu_grad_grad(op: Node, grad: Node) -> list[Node]:
+def _elu_grad_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     upstream, y = op.inputs
     negative_part = where(y < 0, grad * upstream, array_ops.zeros_like(grad))
     return [EluGrad(grad, y), negative_part]
@@ -214,31 +214,31 @@ def _softplus_kernel(x: Any) -> np.ndarray:
 
 
 @RegisterGradient("Softplus")
-def _softplus_grad(op: Node, grad: Node) -> Node:
+def _softplus_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad * sigmoid(op.inputs[0])
 
 
-def relu(features: Any, name: str | None = None) -> Node:
+def relu(features: Any, name: str | None = None) -> Tensor:
     """``max(features, 0)``."""
     return Relu(features, name=name)
 
 
-def relu6(features: Any, name: str | None = None) -> Node:
+def relu6(features: Any, name: str | None = None) -> Tensor:
     """``min(max(features, 0), 6)``."""
     return Relu6(features, name=name)
 
 
-def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Node:
+def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Tensor:
     """``features`` where positive, else ``alpha * features`` (TF1's default alpha is 0.2)."""
     return LeakyRelu(features, alpha=alpha, name=name)
 
 
-def elu(features: Any, name: str | None = None) -> Node:
+def elu(features: Any, name: str | None = None) -> Tensor:
     """Exponential linear unit: ``x`` for ``x > 0``, else ``exp(x) - 1``."""
     return Elu(features, name=name)
 
 
-def softplus(features: Any, name: str | None = None) -> Node:
+def softplus(features: Any, name: str | None = None) -> Tensor:
     """``log(exp(features) + 1)``, stable for large inputs of either sign."""
     return Softplus(features, name=name)
 
@@ -252,7 +252,7 @@ class L2Loss(Operation):
     def __init__(self, t: Any, name: str | None = None):
         super().__init__([t], name=name)
 
-    def infer(self, t: Node) -> tuple[Shape, DType | None]:
+    def infer(self, t: Tensor) -> tuple[Shape, DType | None]:
         _require_float(t, self.op_type)
         return (), t.dtype
 
@@ -262,11 +262,11 @@ class L2Loss(Operation):
 
 
 @RegisterGradient("L2Loss")
-def _l2_loss_grad(op: Node, grad: Node) -> Node:
+def _l2_loss_grad(op: Operation, grad: Tensor) -> Tensor:
     return grad * op.inputs[0]
 
 
-def l2_loss(t: Any, name: str | None = None) -> Node:
+def l2_loss(t: Any, name: str | None = None) -> Tensor:
     """``sum(t ** 2) / 2``."""
     return L2Loss(t, name=name)
 
@@ -283,7 +283,7 @@ class BiasAdd(Operation):
         self.channels_first = (data_format or "NHWC").upper().startswith("NC")
         super().__init__(lift_operands([value, bias]), name=name)
 
-    def infer(self, value: Node, bias: Node) -> tuple[Shape, DType | None]:
+    def infer(self, value: Tensor, bias: Tensor) -> tuple[Shape, DType | None]:
         dtype = common_dtype([value, bias])
         if bias.shape is not None and len(bias.shape) != 1:
             raise ShapeError(f"bias must be 1-D, got shape {fmt(bias.shape)}")
@@ -315,7 +315,7 @@ class BiasAdd(Operation):
 
 
 @RegisterGradient("BiasAdd")
-def _bias_add_grad(op: Node, grad: Node) -> list[Node]:
+def _bias_add_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     value, bias = op.inputs
     if not op.channels_first:
         return [grad, broadcast_ops.sum_to_like(grad, bias)]
@@ -343,8 +343,8 @@ class DropoutMask(Operation):
 
     def __init__(
         self,
-        x: Node,
-        keep_prob: Node,
+        x: Tensor,
+        keep_prob: Tensor,
         noise_shape: tuple[int, ...] | None,
         seed: int | None,
         name: str | None = None,
@@ -355,7 +355,7 @@ class DropoutMask(Operation):
         self.seeds = get_seed(seed, x.graph)
         super().__init__([x, keep_prob], name=name)
 
-    def infer(self, x: Node, keep_prob: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, keep_prob: Tensor) -> tuple[Shape, DType | None]:
         if keep_prob.shape is not None and len(keep_prob.shape) != 0:
             raise ShapeError(f"keep_prob must be a scalar, got shape {fmt(keep_prob.shape)}")
         if self.noise_shape is None:
@@ -363,7 +363,7 @@ class DropoutMask(Operation):
         broadcast_shapes(x.shape, self.noise_shape)
         return self.noise_shape, x.dtype
 
-    def writes(self) -> tuple[Node, ...]:
+    def writes(self) -> tuple[Tensor, ...]:
         return (self,)  # the op's generator in the session
 
     def bind(self, context: Any) -> Callable[[Any, Any], np.ndarray]:
@@ -404,7 +404,7 @@ def dropout(
     seed: int | None = None,
     name: str | None = None,
     rate: Any = None,
-) -> Node:
+) -> Tensor:
     """Zero each unit with probability ``1 - keep_prob`` and scale the rest by ``1/keep_prob``.
 
     ``keep_prob`` (or ``rate = 1 - keep_prob``) may be a number or a scalar node such as a
@@ -431,16 +431,11 @@ def moments(
     name: str | None = None,
     keep_dims: bool | None = None,
     keepdims: bool | None = None,
-) -> tuple[Node, Node]:
+) -> tuple[Tensor, Tensor]:
     """``(mean, variance)`` of ``x`` over ``axes`` (variance uses the mean, divides by n)."""
     keep = bool(keepdims if keepdims is not None else keep_dims)
     x = convert_to_tensor(x)
     _require_float(x, "moments")
-    graph = x.graph
-    with graph.as_default(), graph.name_scope(name or "moments"):
-        mean_kept = reduce_mean(x, axis=axes, keepdims=True, name="mean")
-        variance = reduce_mean(
-            squared_difference(x, mean_kept), axis=axes, keepdims=keep, name="variance"
-        )
-        mean = mean_kept if keep else reduce_mean(x, axis=axes, name="mean")
+    op = Moments(x, axis=axes, keepdims=keep, name=name or "moments")
+    mean, variance = op.outputs
     return mean, variance

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..graph import Node
+from ..graph import Tensor
 from . import slice_ops
 from .logic_ops import (
     greater,
@@ -36,9 +36,9 @@ from .math_ops import (  # noqa: A004 - abs and pow are TF1's names
 
 
 def _install_operators() -> None:
-    """Give ``Node`` its Python operators, each building the matching op."""
+    """Give ``Tensor`` its Python operators, each building the matching op."""
 
-    def binary(fn: Callable[..., Node]) -> tuple[Callable[..., Node], Callable[..., Node]]:
+    def binary(fn: Callable[..., Tensor]) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
         return (lambda a, b: fn(a, b)), (lambda a, b: fn(b, a))
 
     pairs = {
@@ -56,20 +56,20 @@ def _install_operators() -> None:
     }
     for short, fn in pairs.items():
         forward, reflected = binary(fn)
-        setattr(Node, f"__{short}__", forward)
-        setattr(Node, f"__r{short}__", reflected)
-    Node.__neg__ = lambda a: negative(a)
-    Node.__pos__ = lambda a: a
-    Node.__abs__ = lambda a: abs(a)
-    Node.__invert__ = lambda a: logical_not(a)
-    Node.__lt__ = lambda a, b: less(a, b)
-    Node.__le__ = lambda a, b: less_equal(a, b)
-    Node.__gt__ = lambda a, b: greater(a, b)
-    Node.__ge__ = lambda a, b: greater_equal(a, b)
-    Node.__getitem__ = lambda a, key: slice_ops.slice_with(a, key)
+        setattr(Tensor, f"__{short}__", forward)
+        setattr(Tensor, f"__r{short}__", reflected)
+    Tensor.__neg__ = lambda a: negative(a)
+    Tensor.__pos__ = lambda a: a
+    Tensor.__abs__ = lambda a: abs(a)
+    Tensor.__invert__ = lambda a: logical_not(a)
+    Tensor.__lt__ = lambda a, b: less(a, b)
+    Tensor.__le__ = lambda a, b: less_equal(a, b)
+    Tensor.__gt__ = lambda a, b: greater(a, b)
+    Tensor.__ge__ = lambda a, b: greater_equal(a, b)
+    Tensor.__getitem__ = lambda a, key: slice_ops.slice_with(a, key)
 
 
-def _matmul(a: Any, b: Any) -> Node:
+def _matmul(a: Any, b: Any) -> Tensor:
     from .linalg_ops import matmul
 
     return matmul(a, b)

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import InvalidArgumentError, ShapeError
-from ..graph import Node
-from .base import Constant, Operation, known_value, lift_operands
+from ..graph import Node, Tensor
+from .base import Operation, is_constant, known_value, lift_operands
 from .registry import RegisterGradient
 from .shape_ops import (
     _check_int_node,
@@ -30,10 +30,10 @@ __all__ = ["pad"]
 
 
 def _paddings(value: Any) -> tuple[tuple[int, int], ...]:
-    if isinstance(value, Constant):
+    if is_constant(value):
         value = value.value
     rows = np.asarray(value).tolist() if isinstance(value, np.ndarray) else value
-    if isinstance(rows, Node) or not isinstance(rows, Sequence):
+    if isinstance(rows, Tensor) or not isinstance(rows, Sequence):
         raise InvalidArgumentError(
             f"paddings must be a static [[before, after], ...] list, got {value!r}"
         )
@@ -99,7 +99,7 @@ class Pad(Operation):
 
     def __init__(self, x: Any, paddings: Any, constant_values: Any = 0, name: str | None = None):
         self.paddings_spec = paddings
-        extra = [paddings] if isinstance(paddings, Node) else []
+        extra = [paddings] if isinstance(paddings, Tensor) else []
         super().__init__(lift_operands([x, constant_values]) + extra, name=name)
 
     def infer(
@@ -160,7 +160,7 @@ class MirrorPad(Operation):
 
     def __init__(self, x: Any, paddings: Any, mode: str, name: str | None = None):
         self.paddings_spec, self.mode = paddings, mode
-        super().__init__([x, *([paddings] if isinstance(paddings, Node) else [])], name=name)
+        super().__init__([x, *([paddings] if isinstance(paddings, Tensor) else [])], name=name)
 
     def infer(self, x: Node, paddings: Node | None = None) -> tuple[Shape, DType | None]:
         if paddings is not None:
@@ -211,7 +211,7 @@ class MirrorPadGrad(Operation):
         name: str | None = None,
     ):
         self.paddings_spec, self.mode = paddings, mode
-        self.paddings = None if isinstance(paddings, Node) else paddings
+        self.paddings = None if isinstance(paddings, Tensor) else paddings
         super().__init__([grad, like, *([paddings] if self.paddings is None else [])], name=name)
 
     def infer(self, grad: Node, like: Node, *paddings: Node) -> tuple[Shape, DType | None]:
@@ -243,7 +243,7 @@ def pad(
     mode: str = "CONSTANT",
     name: str | None = None,
     constant_values: Any = 0,
-) -> Node:
+) -> Tensor:
     """Pad each axis ``i`` with ``paddings[i] = [before, after]`` entries.
 
     ``mode`` is CONSTANT (``constant_values``), REFLECT or SYMMETRIC (case-insensitive), as TF1.

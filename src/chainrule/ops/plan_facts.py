@@ -1,4 +1,4 @@
-"""Facts several ops declare to the plan compiler, written once (see the hooks on ``Node``).
+"""Facts several ops declare to the plan compiler, written once (see the hooks on ``Tensor``).
 
 The helpers take the plan's values of an op's inputs (``PlanValue``: symbolic shape, dtype,
 whether the value may be a variable's memory, constants' values) and answer for the op: which

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, float32, int32
 from ..errors import DTypeError, FailedPreconditionError, InvalidArgumentError, ShapeError
-from ..graph import Graph, Node, get_default_graph
+from ..graph import Graph, Tensor, get_default_graph
 from . import math_ops
 from .base import Operation, convert_to_tensor, graph_of, known_value
 from .registry import NotDifferentiable
@@ -68,7 +68,7 @@ class PackShape(Operation):
     def __init__(self, parts: Sequence[Any], name: str | None = None):
         super().__init__(list(parts), name=name)
 
-    def infer(self, *parts: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *parts: Tensor) -> tuple[Shape, DType | None]:
         for part in parts:
             if part.dtype is not None and not part.dtype.is_integer:
                 raise DTypeError(f"shape entries must be integers, got {part.dtype.name}")
@@ -84,9 +84,9 @@ class PackShape(Operation):
 NotDifferentiable("PackShape")
 
 
-def _resolve_shape(shape: Any) -> tuple[Shape, Node | None]:
+def _resolve_shape(shape: Any) -> tuple[Shape, Tensor | None]:
     """``(static shape, shape node)``: a node when the shape is only known at run time."""
-    if isinstance(shape, Node):
+    if isinstance(shape, Tensor):
         length = None if shape.shape is None or len(shape.shape) != 1 else shape.shape[0]
         return (None if length is None else (None,) * length), shape
     dims = getattr(shape, "dims", shape)
@@ -95,7 +95,7 @@ def _resolve_shape(shape: Any) -> tuple[Shape, Node | None]:
     if dims is None:
         raise ShapeError("random ops need a shape; got None")
     dims = list(np.asarray(dims).reshape(-1)) if isinstance(dims, np.ndarray) else list(dims)
-    if any(isinstance(d, Node) for d in dims):
+    if any(isinstance(d, Tensor) for d in dims):
         return (None,) * len(dims), PackShape(dims, name="shape")
     if any(d is None or int(d) < 0 for d in dims):
         raise ShapeError(f"random ops need a fully known shape, got {dims}")
@@ -137,7 +137,7 @@ class RandomOp(Operation):
         self.seeds = get_seed(seed, graph)
         super().__init__(inputs, name=name)
 
-    def infer(self, *inputs: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *inputs: Tensor) -> tuple[Shape, DType | None]:
         return self.static_shape, self.out_dtype
 
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...], *values: Any) -> Any:
@@ -146,7 +146,7 @@ class RandomOp(Operation):
     def compute(self, *values: Any) -> Any:
         raise FailedPreconditionError("random ops draw their numbers inside a Session.run", self)
 
-    def writes(self) -> tuple[Node, ...]:
+    def writes(self) -> tuple[Tensor, ...]:
         return (self,)  # the op's generator in the session
 
     def bind(self, context: Any) -> Callable[..., Any]:
@@ -251,13 +251,13 @@ class RandomShuffle(Operation):
         self.seeds = get_seed(seed, value.graph)
         super().__init__([value], name=name)
 
-    def infer(self, value: Node) -> tuple[Shape, DType | None]:
+    def infer(self, value: Tensor) -> tuple[Shape, DType | None]:
         return value.shape, value.dtype
 
     def compute(self, value: Any) -> Any:
         raise FailedPreconditionError("random ops draw their numbers inside a Session.run", self)
 
-    def writes(self) -> tuple[Node, ...]:
+    def writes(self) -> tuple[Tensor, ...]:
         return (self,)  # the op's generator in the session
 
     def bind(self, context: Any) -> Callable[[Any], np.ndarray]:
@@ -279,8 +279,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _with_moments(
-    make: Callable[[float, float], Node], mean: Any, stddev: Any, dtype: DType, name: str | None
-) -> Node:
+    make: Callable[[float, float], Tensor], mean: Any, stddev: Any, dtype: DType, name: str | None
+) -> Tensor:
     """Samples from ``make``; node-valued mean/stddev are applied as ops (gradients flow)."""
     if _is_number(mean) and _is_number(stddev):
         return make(float(mean), float(stddev))
@@ -296,7 +296,7 @@ def random_normal(
     dtype: Any = float32,
     seed: int | None = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """Samples of a normal distribution; a new draw on each run."""
     dtype = _float_dtype(dtype, "random_normal")
     label = name or "random_normal"
@@ -312,7 +312,7 @@ def truncated_normal(
     dtype: Any = float32,
     seed: int | None = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """Normal samples with every value beyond two standard deviations drawn again."""
     dtype = _float_dtype(dtype, "truncated_normal")
     label = name or "truncated_normal"
@@ -332,7 +332,7 @@ def random_uniform(
     dtype: Any = float32,
     seed: int | None = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """Uniform samples on ``[minval, maxval)``; ``maxval`` defaults to 1 for floats."""
     resolved = as_dtype(dtype)
     if resolved is None or not (resolved.is_floating or resolved.is_integer):
@@ -353,6 +353,6 @@ def random_uniform(
     return math_ops.add(math_ops.multiply(unit, high - low), low, name=name)
 
 
-def random_shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Node:
+def random_shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Tensor:
     """``value`` shuffled along its first axis; a new permutation on each run."""
     return RandomShuffle(value, seed=seed, name=name)

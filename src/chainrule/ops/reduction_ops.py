@@ -14,9 +14,9 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, int32, int64
 from ..errors import ChainruleError, DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node, PlanValue, Specialized
+from ..graph import PlanValue, Specialized, Tensor
 from . import array_ops, broadcast_ops, shape_ops
-from .base import Constant, Operation
+from .base import Operation, is_constant
 from .plan_facts import adds_leading_ones, reduces_nothing, unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, fmt, normalize_axes, reduced_shape
@@ -52,9 +52,9 @@ def _resolve_axis_args(
 
 def _static_axis(axis: Any) -> Any:
     """``axis`` as None, an int or a tuple of ints (constant nodes and arrays are unwrapped)."""
-    if isinstance(axis, Constant):
-        axis = axis.value
-    elif isinstance(axis, Node):
+    if is_constant(axis):
+        axis = axis.op.value
+    elif isinstance(axis, Tensor):
         raise InvalidArgumentError(
             f"axis must be known when the graph is built; got the computed node '{axis.name}'"
         )
@@ -90,7 +90,7 @@ class Reduce(Operation):
         self.keepdims = bool(keepdims)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if x.dtype is not None and x.dtype.is_bool != self.bool_input:
             wanted = "a bool" if self.bool_input else "a numeric"
             raise DTypeError(f"{self.op_type} needs {wanted} input, got {x.dtype.name}")
@@ -103,7 +103,7 @@ class Reduce(Operation):
             return None
         return reduced_shape(x, self.axes, self.keepdims)
 
-    def out_dtype(self, x: Node) -> DType | None:
+    def out_dtype(self, x: Tensor) -> DType | None:
         return x.dtype
 
     def np_axis(self) -> Any:
@@ -125,7 +125,7 @@ def _same_dtype_kernel(numpy_fn: Callable[..., Any]) -> Callable[..., Any]:
     return reduce_keeping_dtype
 
 
-def _keepdims_shape_grad(op: Reduce, grad: Node) -> Node:
+def _keepdims_shape_grad(op: Reduce, grad: Tensor) -> Tensor:
     """Reshape a reduction's gradient so that it broadcasts against the reduction's input."""
     if op.keepdims:
         return grad
@@ -144,11 +144,11 @@ class ExpandReduced(Operation):
     alias_inputs = (0,)
     numeric = True
 
-    def __init__(self, grad: Node, like: Node, axis: Any, name: str | None = None):
+    def __init__(self, grad: Tensor, like: Tensor, axis: Any, name: str | None = None):
         self.axis = axis
         super().__init__([grad, like], name=name)
 
-    def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(grad.shape, like.shape), grad.dtype
 
     def shape_rule(self, grad: Shape, like: Shape) -> Shape:
@@ -169,11 +169,11 @@ class ExpandReduced(Operation):
 
 
 @RegisterGradient("ExpandReduced")
-def _expand_reduced_grad(op: Node, grad: Node) -> list[Node | None]:
+def _expand_reduced_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [shape_ops.ReshapeLike(grad, op.inputs[0]), None]
 
 
-def _broadcast_back(op: Reduce, value: Node) -> Node:
+def _broadcast_back(op: Reduce, value: Tensor) -> Tensor:
     """A reduction's output (or its gradient) broadcast back to the input's shape."""
     return broadcast_ops.broadcast_like(_keepdims_shape_grad(op, value), op.inputs[0])
 
@@ -189,7 +189,7 @@ class Sum(Reduce):
 
 
 @RegisterGradient("Sum")
-def _sum_grad(op: Node, grad: Node) -> Node:
+def _sum_grad(op: Operation, grad: Tensor) -> Tensor:
     return _broadcast_back(op, grad)
 
 
@@ -245,12 +245,12 @@ class ReducedCount(Operation):
             return None
         return Specialized(_fixed_axes_count(axes, self.to.np), fresh=True)
 
-    def __init__(self, x: Node, axis: Any, dtype: DType | None, name: str | None = None):
+    def __init__(self, x: Tensor, axis: Any, dtype: DType | None, name: str | None = None):
         self.axis = axis
         self.to = dtype
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return (), self.to
 
     def compute(self, x: Any) -> Any:
@@ -298,7 +298,7 @@ def _fixed_axes_mean(axes: tuple[int, ...], keepdims: bool) -> Callable[[Any], A
     return mean
 
 
-def _reduced_count(op: Reduce) -> Node | int:
+def _reduced_count(op: Reduce) -> Tensor | int:
     """The number of input elements behind each output of ``op`` (static when known)."""
     x = op.inputs[0]
     if x.shape is not None and op.axes is not None:
@@ -309,13 +309,54 @@ def _reduced_count(op: Reduce) -> Node | int:
 
 
 @RegisterGradient("Mean")
-def _mean_grad(op: Node, grad: Node) -> Node:
+def _mean_grad(op: Operation, grad: Tensor) -> Tensor:
     count = _reduced_count(op)
     if isinstance(count, int):
         scaled = grad if count == 1 else grad / float(max(count, 1))
     else:
         scaled = grad / count
     return _broadcast_back(op, scaled)
+
+
+# -- moments: the mean and the variance, one op with two outputs ------------------------------
+class Moments(Reduce):
+    """``moments``: the mean and the variance (about the mean, divided by n) of ``x`` over
+    ``axis``: one op, two outputs (``op.outputs[0]`` the mean, ``op.outputs[1]`` the variance)."""
+
+    op_type = "Moments"
+    num_outputs = 2
+    alias_inputs = ()
+
+    def infer(self, x: Tensor) -> list[tuple[Shape, DType | None]]:
+        shape, dtype = super().infer(x)
+        if dtype is not None and not dtype.is_floating:
+            raise DTypeError(f"moments needs a floating input, got {dtype.name}")
+        return [(shape, dtype), (shape, dtype)]
+
+    def compute(self, x: Any) -> tuple[Any, Any]:
+        x = np.asarray(x)
+        axis = self.np_axis()
+        mean = np.mean(x, axis=axis, keepdims=True)
+        variance = np.mean(np.square(x - mean), axis=axis, keepdims=self.keepdims)
+        return np.reshape(mean, np.shape(variance)), variance
+
+
+@RegisterGradient("Moments")
+def _moments_grad(op: Operation, grad_mean: Tensor | None, grad_variance: Tensor | None) -> Tensor:
+    """d/dx of the mean is 1/n; of the variance 2 (x - mean) / n (the mean's own change
+    sums to zero). An output the loss does not use has no gradient (``None``)."""
+    x = op.inputs[0]
+    parts: list[Tensor] = []
+    if grad_mean is not None:
+        parts.append(_broadcast_back(op, grad_mean))
+    if grad_variance is not None:
+        centered = x - _keepdims_shape_grad(op, op.outputs[0])
+        parts.append(_keepdims_shape_grad(op, grad_variance) * 2.0 * centered)
+    total = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+    count = _reduced_count(op)
+    if isinstance(count, int):
+        return total if count == 1 else total / float(max(count, 1))
+    return total / count
 
 
 # -- max and min ----------------------------------------------------------------------------
@@ -331,13 +372,13 @@ class Min(Reduce):
     numpy_fn = np.min
 
 
-def _extremum_grad(op: Node, grad: Node) -> Node:
+def _extremum_grad(op: Operation, grad: Tensor) -> Tensor:
     """The gradient goes to the elements equal to the extremum, split equally among ties (TF1)."""
     from .logic_ops import equal
     from .math_ops import cast
 
     x = op.inputs[0]
-    winners = cast(equal(_keepdims_shape_grad(op, op), x), x.dtype)
+    winners = cast(equal(_keepdims_shape_grad(op, op.outputs[0]), x), x.dtype)
     ties = reduce_sum(winners, axis=op.axis, keepdims=True)
     return winners / ties * _keepdims_shape_grad(op, grad)
 
@@ -354,7 +395,7 @@ class Prod(Reduce):
 
 
 @RegisterGradient("Prod")
-def _prod_grad(op: Node, grad: Node) -> Node:
+def _prod_grad(op: Operation, grad: Tensor) -> Tensor:
     """d prod / d x_i is the product of the other elements, computed without dividing by zero.
 
     With no zero among the others it is the product of the non-zero elements divided by
@@ -380,7 +421,7 @@ class LogSumExp(Reduce):
 
     op_type = "LogSumExp"
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if x.dtype is not None and not x.dtype.is_floating:
             raise DTypeError(f"reduce_logsumexp needs a floating dtype, got {x.dtype.name}")
         return super().infer(x)
@@ -398,11 +439,11 @@ class LogSumExp(Reduce):
 
 
 @RegisterGradient("LogSumExp")
-def _logsumexp_grad(op: Node, grad: Node) -> Node:
+def _logsumexp_grad(op: Operation, grad: Tensor) -> Tensor:
     from .math_ops import exp
 
     x = op.inputs[0]
-    return exp(x - _keepdims_shape_grad(op, op)) * _keepdims_shape_grad(op, grad)
+    return exp(x - _keepdims_shape_grad(op, op.outputs[0])) * _keepdims_shape_grad(op, grad)
 
 
 # -- any and all ------------------------------------------------------------------------------
@@ -444,7 +485,7 @@ class ArgReduce(Operation):
             raise DTypeError(f"output_type must be int32 or int64, got {output_type!r}")
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if x.dtype is not None and x.dtype.is_bool:
             raise DTypeError(f"{self.op_type} needs a numeric input, got bool")
         if x.shape is None:
@@ -483,7 +524,7 @@ def _reduction_function(op: type[Reduce], name: str, doc: str) -> Any:
         name: str | None = None,
         reduction_indices: Any = None,
         keep_dims: bool | None = None,
-    ) -> Node:
+    ) -> Tensor:
         axis, keepdims = _resolve_axis_args(axis, keepdims, reduction_indices, keep_dims)
         return op(input_tensor, axis=axis, keepdims=keepdims, name=name)
 
@@ -541,7 +582,7 @@ def argmax(
     name: str | None = None,
     dimension: Any = None,
     output_type: Any = int64,
-) -> Node:
+) -> Tensor:
     """Index of the largest value along ``axis`` (default 0, as TF1); no gradient."""
     return ArgMax(input, _arg_axis(axis, dimension), output_type, name=name)
 
@@ -552,6 +593,6 @@ def argmin(
     name: str | None = None,
     dimension: Any = None,
     output_type: Any = int64,
-) -> Node:
+) -> Tensor:
     """Index of the smallest value along ``axis`` (default 0, as TF1); no gradient."""
     return ArgMin(input, _arg_axis(axis, dimension), output_type, name=name)

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..dtypes import DType, as_dtype, int32
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node, PlanValue
-from .base import Constant, Operation, fully_known, known_value
+from ..graph import Node, PlanValue, Tensor
+from .base import Operation, fully_known, is_constant, known_value
 from .plan_facts import adds_leading_ones, unchanged_shape
 from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape, fmt, is_int, is_known
@@ -34,7 +34,7 @@ __all__ = [
 # -- argument helpers -------------------------------------------------------------------------------
 def _static_int(value: Any, what: str) -> int:
     """``value`` as a Python int (ints, NumPy integers and integer constants are accepted)."""
-    if isinstance(value, Constant):
+    if is_constant(value):
         value = value.value
     if isinstance(value, bool | np.bool_):
         raise InvalidArgumentError(f"{what} must be an int, got {value!r}")
@@ -42,14 +42,14 @@ def _static_int(value: Any, what: str) -> int:
         return int(value)
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
         return int(value)
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         raise InvalidArgumentError(f"{what} must be a static int, not the node '{value.name}'")
     raise InvalidArgumentError(f"{what} must be an int, got {value!r}")
 
 
 def _static_ints(values: Any, what: str) -> tuple[int, ...]:
     """A list of static ints (a single int becomes a one-element list)."""
-    if isinstance(values, Constant):
+    if is_constant(values):
         values = values.value
     if isinstance(values, np.ndarray):
         values = values.tolist()
@@ -69,7 +69,7 @@ def _axis(axis: int, rank: int, what: str, extra: int = 0) -> int:
     return axis % n
 
 
-def _common_dtype(nodes: Sequence[Node]) -> DType | None:
+def _common_dtype(nodes: Sequence[Tensor]) -> DType | None:
     from .elementwise import common_dtype
 
     return common_dtype(list(nodes))
@@ -81,7 +81,7 @@ def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
     dims = getattr(shape, "dims", shape)
     if dims is None:
         raise ShapeError(f"{what} must be fully known, got an unknown shape")
-    if isinstance(dims, Constant):
+    if is_constant(dims):
         dims = dims.value
     if isinstance(dims, np.ndarray):
         dims = dims.tolist()
@@ -97,7 +97,7 @@ def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
 
 def _holds_node(value: Any) -> bool:
     """Whether a (nested) list holds a node somewhere."""
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         return True
     return isinstance(value, list | tuple) and any(_holds_node(v) for v in value)
 
@@ -116,7 +116,7 @@ def _static_or_node(value: Any) -> Any:
     """A size argument as a static value when the graph already tells all of it (ints, lists,
     constants, ``shape(x)`` of a known shape), else as the int node that holds it at run time."""
     value = _shape_operand(value)
-    if not isinstance(value, Node):
+    if not isinstance(value, Tensor):
         return value
     known = known_value(value)
     return known if fully_known(known) else value
@@ -163,7 +163,7 @@ class ShapeOf(Operation):
         self.out_type = as_dtype(out_type)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return (None if x.shape is None else len(x.shape),), self.out_type
 
     def compute(self, x: Any) -> np.ndarray:
@@ -178,7 +178,7 @@ class ShapeOf(Operation):
 NotDifferentiable("Shape")
 
 
-def shape(input: Any, name: str | None = None, out_type: Any = int32) -> Node:  # noqa: A002
+def shape(input: Any, name: str | None = None, out_type: Any = int32) -> Tensor:  # noqa: A002
     """The run-time shape of ``input`` as an int vector (``x.shape`` is the static one)."""
     return ShapeOf(input, out_type=out_type, name=name)
 
@@ -193,7 +193,7 @@ class Size(Operation):
         self.out_type = as_dtype(out_type)
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         return (), self.out_type
 
     def compute(self, x: Any) -> np.ndarray:
@@ -213,18 +213,18 @@ NotDifferentiable("Size")
 NotDifferentiable("Rank")
 
 
-def size(input: Any, name: str | None = None, out_type: Any = int32) -> Node:  # noqa: A002
+def size(input: Any, name: str | None = None, out_type: Any = int32) -> Tensor:  # noqa: A002
     """The number of elements of ``input``."""
     return Size(input, out_type=out_type, name=name)
 
 
-def rank(input: Any, name: str | None = None) -> Node:  # noqa: A002
+def rank(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     """The number of dimensions of ``input``."""
     return Rank(input, name=name)
 
 
 # -- reshape ------------------------------------------------------------------------------------
-def _reshape_back(grad: Node, x: Node) -> Node:
+def _reshape_back(grad: Tensor, x: Tensor) -> Tensor:
     """``grad`` reshaped to ``x``'s shape, statically when known, else at run time."""
     if is_known(x.shape):
         return grad if grad.shape == x.shape else reshape(grad, x.shape)
@@ -240,10 +240,10 @@ class Reshape(Operation):
 
     def __init__(self, x: Any, shape: Any, name: str | None = None):
         self.target_spec = shape
-        inputs = [x, shape] if isinstance(shape, Node) else [x]
+        inputs = [x, shape] if isinstance(shape, Tensor) else [x]
         super().__init__(inputs, name=name)
 
-    def infer(self, x: Node, shape_node: Node | None = None) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, shape_node: Tensor | None = None) -> tuple[Shape, DType | None]:
         if shape_node is None:
             self.target = _reshape_target(self.target_spec)
             _check_reshape(x.shape, self.target)
@@ -286,7 +286,7 @@ class Reshape(Operation):
 
 def _reshape_target(shape: Any) -> tuple[int, ...]:
     dims = getattr(shape, "dims", shape)
-    if isinstance(dims, Constant):
+    if is_constant(dims):
         dims = dims.value
     if isinstance(dims, np.ndarray):
         dims = dims.reshape(-1).tolist()
@@ -358,7 +358,7 @@ def _check_partial_reshape(in_shape: tuple[int | None, ...], target: tuple[int, 
 
 
 @RegisterGradient("Reshape")
-def _reshape_grad(op: Node, grad: Node) -> list[Node | None]:
+def _reshape_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [_reshape_back(grad, op.inputs[0])] + [None] * (len(op.inputs) - 1)
 
 
@@ -369,10 +369,10 @@ class ReshapeLike(Operation):
     alias_inputs = (0,)
     numeric = True
 
-    def __init__(self, x: Node, like: Node, name: str | None = None):
+    def __init__(self, x: Tensor, like: Tensor, name: str | None = None):
         super().__init__([x, like], name=name)
 
-    def infer(self, x: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(x.shape, like.shape), x.dtype
 
     def shape_rule(self, x: Shape, like: Shape) -> Shape:
@@ -386,11 +386,11 @@ class ReshapeLike(Operation):
 
 
 @RegisterGradient("ReshapeLike")
-def _reshape_like_grad(op: Node, grad: Node) -> list[Node | None]:
+def _reshape_like_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [_reshape_back(grad, op.inputs[0]), None]
 
 
-def reshape(tensor: Any, shape: Any, name: str | None = None) -> Node:
+def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
     """Reshape; one dimension may be ``-1``. ``shape`` may also be a node (e.g. ``shape(y)``)."""
     return Reshape(tensor, _shape_operand(shape), name=name)
 
@@ -405,7 +405,7 @@ class Transpose(Operation):
         self.perm_spec = perm
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         if self.perm_spec is None:
             self.perm = None
             return (None if x.shape is None else x.shape[::-1]), x.dtype
@@ -426,12 +426,12 @@ class Transpose(Operation):
 
 
 @RegisterGradient("Transpose")
-def _transpose_grad(op: Node, grad: Node) -> Node:
+def _transpose_grad(op: Operation, grad: Tensor) -> Tensor:
     inverse = None if op.perm is None else [int(i) for i in np.argsort(op.perm)]
     return transpose(grad, inverse)
 
 
-def transpose(a: Any, perm: Any = None, name: str | None = None) -> Node:
+def transpose(a: Any, perm: Any = None, name: str | None = None) -> Tensor:
     """Permute the dimensions of ``a`` (reverse them when ``perm`` is None), as ``tf.transpose``."""
     return Transpose(a, perm, name=name)
 
@@ -445,7 +445,7 @@ class ExpandDims(Operation):
         self.axis_spec = axis
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "expand_dims axis")
         if x.shape is None:
             return None, x.dtype
@@ -457,7 +457,7 @@ class ExpandDims(Operation):
 
 
 @RegisterGradient("ExpandDims")
-def _expand_dims_grad(op: Node, grad: Node) -> Node:
+def _expand_dims_grad(op: Operation, grad: Tensor) -> Tensor:
     return _reshape_back(grad, op.inputs[0])
 
 
@@ -466,7 +466,7 @@ def expand_dims(
     axis: Any = None,
     name: str | None = None,
     dim: Any = None,
-) -> Node:
+) -> Tensor:
     """Insert a size-1 axis at ``axis`` (TF1's older keyword ``dim`` is accepted)."""
     if axis is None:
         axis = dim
@@ -484,7 +484,7 @@ class Squeeze(Operation):
         self.axis_spec = axis
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         self.axes = None if self.axis_spec is None else _static_ints(self.axis_spec, "squeeze axis")
         if x.shape is None:
             return None, x.dtype
@@ -512,7 +512,7 @@ class Squeeze(Operation):
 
 
 @RegisterGradient("Squeeze")
-def _squeeze_grad(op: Node, grad: Node) -> Node:
+def _squeeze_grad(op: Operation, grad: Tensor) -> Tensor:
     return _reshape_back(grad, op.inputs[0])
 
 
@@ -521,7 +521,7 @@ def squeeze(
     axis: Any = None,
     name: str | None = None,
     squeeze_dims: Any = None,
-) -> Node:
+) -> Tensor:
     """Remove size-1 axes (all, or those in ``axis``; TF1's ``squeeze_dims`` is accepted)."""
     if axis is None:
         axis = squeeze_dims

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Node
-from .base import Constant, Operation, convert_to_tensor, fully_known, known_value
+from ..graph import Node, Tensor
+from .base import Operation, convert_to_tensor, fully_known, known_value
 from .registry import RegisterGradient
 from .shape_ops import (
     _axis,
@@ -66,7 +66,7 @@ def _normalize_key(key: Any) -> tuple[Any, ...]:
             out.append(int(k))
         elif isinstance(k, _slice):
             out.append(_normalize_slice(k))
-        elif isinstance(k, Node):
+        elif isinstance(k, Tensor):
             raise InvalidArgumentError(
                 f"indexing with the node '{k.name}' is not supported; use gather()"
             )
@@ -244,7 +244,7 @@ class StridedSlice(Operation):
         self.key_spec = key
         super().__init__([x], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         spec = self.key_spec
         self.slicer = spec if isinstance(spec, Slicer) else _BasicKey(spec)
         self.key = getattr(self.slicer, "key", None)
@@ -265,16 +265,59 @@ class StridedSlice(Operation):
         return None
 
 
-class Unstack(StridedSlice):
-    """One of the tensors ``unstack`` returns: entry ``index`` along ``axis``."""
+class _Pieces(Operation):
+    """One op, one output per piece of its input along an axis (views, as NumPy slices)."""
+
+    def __init__(self, x: Any, pieces: Sequence[_AxisPiece], name: str | None = None):
+        self.pieces = tuple(pieces)
+        super().__init__([x], name=name)
+
+    def infer(self, x: Tensor) -> list[tuple[Shape, DType | None]]:
+        return [(piece.out_shape(x.shape), x.dtype) for piece in self.pieces]
+
+    def compute(self, x: Any) -> tuple[Any, ...]:
+        x = np.asarray(x)
+        return tuple(x[piece.resolve(x.shape)] for piece in self.pieces)
+
+
+class Unstack(_Pieces):
+    """``unstack``: the entries along ``axis``, one output each (the axis removed); how many
+    is ``num``, or the static size of that axis."""
 
     op_type = "Unstack"
 
+    def __init__(self, x: Any, num: int | None, axis: int, name: str | None = None):
+        self.num, self.axis = num, axis
+        super().__init__(x, (), name=name)
 
-class Split(StridedSlice):
-    """One of the pieces ``split`` returns."""
+    def infer(self, x: Tensor) -> list[tuple[Shape, DType | None]]:
+        num = _static_dim(x.shape, self.axis) if self.num is None else self.num
+        if num is None:
+            what = "a tensor of unknown shape" if x.shape is None else f"shape {fmt(x.shape)}"
+            raise ShapeError(f"cannot infer num from {what}; pass num")
+        self.pieces = tuple(_AxisPiece(self.axis, i, num=num, drop=True) for i in range(num))
+        return super().infer(x)
+
+
+class Split(_Pieces):
+    """``split``: the pieces along ``axis``, one output each."""
 
     op_type = "Split"
+
+
+def _pieces_grad(op: Operation, *grads: Tensor | None) -> Tensor:
+    """The gradients of the pieces scattered back in one op (zeros where none arrives)."""
+    used = [(g, piece) for g, piece in zip(grads, op.pieces, strict=True) if g is not None]
+    return ScatterSlices([g for g, _ in used], op.inputs[0], [piece for _, piece in used])
+
+
+RegisterGradient("Unstack")(_pieces_grad)
+RegisterGradient("Split")(_pieces_grad)
+
+
+def _output_list(result: Any) -> list[Tensor]:
+    """The outputs of a just-built op: the metaclass returns the tensor of a one-output op."""
+    return [result] if isinstance(result, Tensor) else list(result.outputs)
 
 
 class Slice(StridedSlice):
@@ -289,11 +332,11 @@ class StridedSliceGrad(Operation):
     op_type = "StridedSliceGrad"
     numeric = True
 
-    def __init__(self, grad: Node, like: Node, slicer: Slicer, name: str | None = None):
+    def __init__(self, grad: Tensor, like: Tensor, slicer: Slicer, name: str | None = None):
         self.slicer = slicer
         super().__init__([grad, like], name=name)
 
-    def infer(self, grad: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(grad.shape, like.shape), grad.dtype
 
     def shape_rule(self, grad: Shape, like: Shape) -> Shape:
@@ -305,16 +348,16 @@ class StridedSliceGrad(Operation):
         return out
 
 
-def _slice_grad(op: Node, grad: Node) -> Node:
+def _slice_grad(op: Operation, grad: Tensor) -> Tensor:
     return StridedSliceGrad(grad, op.inputs[0], op.slicer)
 
 
-for _op_type in ("StridedSlice", "Unstack", "Split", "Slice"):
+for _op_type in ("StridedSlice", "Slice"):
     RegisterGradient(_op_type)(_slice_grad)
 
 
 @RegisterGradient("StridedSliceGrad")
-def _strided_slice_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _strided_slice_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [StridedSlice(grad, op.slicer), None]
 
 
@@ -324,12 +367,16 @@ class ScatterSlices(Operation):
     op_type = "ScatterSlices"
 
     def __init__(
-        self, grads: Sequence[Node], like: Node, slicers: Sequence[Slicer], name: str | None = None
+        self,
+        grads: Sequence[Tensor],
+        like: Tensor,
+        slicers: Sequence[Slicer],
+        name: str | None = None,
     ):
         self.slicers = tuple(slicers)
         super().__init__([*grads, like], name=name)
 
-    def infer(self, *inputs: Node) -> tuple[Shape, DType | None]:
+    def infer(self, *inputs: Tensor) -> tuple[Shape, DType | None]:
         return inputs[-1].shape, _common_dtype(inputs[:-1])
 
     def compute(self, *values: Any) -> np.ndarray:
@@ -341,58 +388,53 @@ class ScatterSlices(Operation):
 
 
 @RegisterGradient("ScatterSlices")
-def _scatter_slices_grad(op: Node, grad: Node) -> list[Node | None]:
+def _scatter_slices_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [StridedSlice(grad, slicer) for slicer in op.slicers] + [None]
 
 
-def merge_slice_gradients(contributions: Sequence[Node]) -> list[Node]:
+def merge_slice_gradients(contributions: Sequence[Tensor]) -> list[Tensor]:
     """Gradient contributions with the slice gradients of each tensor merged into one scatter.
 
     Summing the dense ``StridedSliceGrad`` of every piece of an ``unstack`` or ``split`` costs
     pieces x size; one ``ScatterSlices`` writes every piece once.
     """
-    groups: dict[Node, list[Node]] = {}
+    groups: dict[Tensor, list[Tensor]] = {}
     for node in contributions:
-        if type(node) is StridedSliceGrad:
-            groups.setdefault(node.inputs[1], []).append(node)
-    merged: list[Node] = []
-    done: set[Node] = set()
+        if type(node.op) is StridedSliceGrad:
+            groups.setdefault(node.op.inputs[1], []).append(node)
+    merged: list[Tensor] = []
+    done: set[Tensor] = set()
     for node in contributions:
-        group = groups.get(node.inputs[1]) if type(node) is StridedSliceGrad else None
+        group = groups.get(node.op.inputs[1]) if type(node.op) is StridedSliceGrad else None
         if group is None or len(group) == 1:
             merged.append(node)
-        elif node.inputs[1] not in done:
-            done.add(node.inputs[1])
-            grads = [g.inputs[0] for g in group]
-            merged.append(ScatterSlices(grads, node.inputs[1], [g.slicer for g in group]))
+        elif node.op.inputs[1] not in done:
+            done.add(node.op.inputs[1])
+            grads = [g.op.inputs[0] for g in group]
+            merged.append(ScatterSlices(grads, node.op.inputs[1], [g.op.slicer for g in group]))
     return merged
 
 
-def slice_with(x: Node, key: Any) -> Node:
+def slice_with(x: Tensor, key: Any) -> Tensor:
     """``x[key]``: NumPy basic slicing on a node."""
     return StridedSlice(x, key)
 
 
-def slice(input_: Any, begin: Any, size: Any, name: str | None = None) -> Node:  # noqa: A001
+def slice(input_: Any, begin: Any, size: Any, name: str | None = None) -> Tensor:  # noqa: A001
     """``tf.slice``: ``size[i]`` entries of ``input_`` from ``begin[i]`` (``-1``: to the end)."""
     window = _BeginSize(_static_ints(begin, "slice begin"), _static_ints(size, "slice size"))
     return Slice(input_, window, name=name)
 
 
 # -- unstack, split -----------------------------------------------------------------------------
-def unstack(value: Any, num: Any = None, axis: Any = 0, name: str | None = None) -> list[Node]:
+def unstack(value: Any, num: Any = None, axis: Any = 0, name: str | None = None) -> list[Tensor]:
     """The entries of ``value`` along ``axis`` as a list of nodes (rank one less)."""
     value = convert_to_tensor(value)
     axis = _static_int(axis, "unstack axis")
     num = _static_dim(value.shape, axis) if num is None else _static_int(num, "unstack num")
     if num == 0:
         return []
-    first = Unstack(value, _AxisPiece(axis, 0, num=num, drop=True), name=name or "unstack")
-    rest = [
-        Unstack(value, _AxisPiece(axis, i, num=num, drop=True), name=name or "unstack")
-        for i in range(1, num)
-    ]
-    return [first, *rest]
+    return _output_list(Unstack(value, num, axis, name=name or "unstack"))
 
 
 def _static_dim(shape: Shape, axis: int) -> int | None:
@@ -408,16 +450,14 @@ def split(
     axis: Any = 0,
     num: Any = None,
     name: str | None = None,
-) -> list[Node]:
+) -> list[Tensor]:
     """Split ``value`` along ``axis`` into equal parts (an int) or parts of the given sizes."""
     value = convert_to_tensor(value)
     axis = _static_int(axis, "split axis")
     spec = _static_or_node(num_or_size_splits)
-    if isinstance(spec, Node):
+    if isinstance(spec, Tensor):
         return _split_at_run_time(value, spec, axis, num, name or "split")
-    if isinstance(spec, Constant) and np.ndim(spec.value) == 0:
-        spec = spec.value
-    if not isinstance(spec, Node) and np.ndim(spec) == 0:
+    if not isinstance(spec, Tensor) and np.ndim(spec) == 0:
         parts, sizes = _static_int(spec, "split num_or_size_splits"), None
     else:
         sizes = _static_ints(spec, "split num_or_size_splits")
@@ -427,10 +467,8 @@ def split(
     if parts <= 0:
         raise InvalidArgumentError(f"split: the number of parts must be positive, got {parts}")
     piece_num = None if sizes is not None else parts
-    return [
-        Split(value, _AxisPiece(axis, i, num=piece_num, sizes=sizes), name=name or "split")
-        for i in range(parts)
-    ]
+    pieces = [_AxisPiece(axis, i, num=piece_num, sizes=sizes) for i in range(parts)]
+    return _output_list(Split(value, pieces, name=name or "split"))
 
 
 def _split_at_run_time(value: Node, sizes: Node, axis: int, num: Any, name: str) -> list[Node]:
@@ -517,7 +555,7 @@ class Gather(Operation):
         self.axis_spec = axis
         super().__init__([params, indices], name=name)
 
-    def infer(self, params: Node, indices: Node) -> tuple[Shape, DType | None]:
+    def infer(self, params: Tensor, indices: Tensor) -> tuple[Shape, DType | None]:
         self.axis = _static_int(self.axis_spec, "gather axis")
         if indices.dtype is not None and not indices.dtype.is_integer:
             raise DTypeError(f"indices must be integers, got {indices.dtype.name}")
@@ -545,7 +583,7 @@ def _check_indices(indices: np.ndarray, n: int) -> None:
 
 
 @RegisterGradient("Gather")
-def _gather_grad(op: Node, grad: Node) -> list[Node | None]:
+def _gather_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     params, indices = op.inputs
     return [GatherGrad(grad, indices, params, op.axis), None]
 
@@ -555,11 +593,13 @@ class GatherGrad(Operation):
 
     op_type = "GatherGrad"
 
-    def __init__(self, grad: Node, indices: Node, like: Node, axis: int, name: str | None = None):
+    def __init__(
+        self, grad: Tensor, indices: Tensor, like: Tensor, axis: int, name: str | None = None
+    ):
         self.axis = axis
         super().__init__([grad, indices, like], name=name)
 
-    def infer(self, grad: Node, indices: Node, like: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, indices: Tensor, like: Tensor) -> tuple[Shape, DType | None]:
         return like.shape, grad.dtype
 
     def compute(self, grad: Any, indices: Any, like: Any) -> np.ndarray:
@@ -574,7 +614,7 @@ class GatherGrad(Operation):
 
 
 @RegisterGradient("GatherGrad")
-def _gather_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _gather_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     return [gather(grad, op.inputs[1], axis=op.axis), None, None]
 
 
@@ -585,7 +625,7 @@ def gather(
     name: str | None = None,
     axis: Any = 0,
     batch_dims: int = 0,
-) -> Node:
+) -> Tensor:
     """``params`` entries along ``axis`` at ``indices`` (ints of any shape), as ``tf.gather``.
 
     Indices are always validated (TF1's ``validate_indices`` is accepted and ignored).

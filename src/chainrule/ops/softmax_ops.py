@@ -17,7 +17,7 @@ import numpy as np
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import FusedKernels, Node, PlanValue
+from ..graph import FusedKernels, PlanValue, Tensor
 from . import array_ops, shape_ops
 from .base import Constant, Operation, convert_to_tensor, lift_operands
 from .elementwise import SameShape, _require_float, common_dtype
@@ -111,14 +111,14 @@ def _scales_rows(position: int, syms: Sequence[Any], out_sym: Any) -> bool:
     return all(isinstance(d, int) and d == 1 for d in upstream)
 
 
-def _check_axis(x: Node, axis: int, op_name: str) -> None:
+def _check_axis(x: Tensor, axis: int, op_name: str) -> None:
     if x.shape is not None:
         if len(x.shape) == 0:
             raise ShapeError(f"{op_name} needs an input of rank >= 1, got a scalar")
         normalize_axes(axis, len(x.shape))
 
 
-def _expand_like(grad: Node, like: Node, axis: int) -> Node:
+def _expand_like(grad: Tensor, like: Tensor, axis: int) -> Tensor:
     """Put back the size-1 ``axis`` that a per-row op removed, so ``grad`` broadcasts on ``like``."""
     if like.shape is not None and is_known(like.shape):
         kept = reduced_shape(like.shape, normalize_axes(axis, len(like.shape)), True)
@@ -126,7 +126,7 @@ def _expand_like(grad: Node, like: Node, axis: int) -> Node:
     return ExpandReduced(grad, like, axis)
 
 
-def _softmax_vjp(s: Node, u: Node, axis: int) -> Node:
+def _softmax_vjp(s: Tensor, u: Tensor, axis: int) -> Tensor:
     """``u`` pulled back through softmax: ``s * (u - sum(u * s))`` along ``axis``."""
     return s * (u - reduce_sum(u * s, axis=axis, keepdims=True))
 
@@ -143,7 +143,7 @@ class Softmax(SameShape, Operation):
         self.axis = int(axis)
         super().__init__([logits], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         _require_float(x, "Softmax")
         _check_axis(x, self.axis, "Softmax")
         return self.shape_rule(x.shape), x.dtype
@@ -153,8 +153,8 @@ class Softmax(SameShape, Operation):
 
 
 @RegisterGradient("Softmax")
-def _softmax_grad(op: Node, grad: Node) -> Node:
-    return _softmax_vjp(op, grad, op.axis)
+def _softmax_grad(op: Operation, grad: Tensor) -> Tensor:
+    return _softmax_vjp(op.outputs[0], grad, op.axis)
 
 
 class LogSoftmax(SameShape, Operation):
@@ -168,7 +168,7 @@ class LogSoftmax(SameShape, Operation):
         self.axis = int(axis)
         super().__init__([logits], name=name)
 
-    def infer(self, x: Node) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
         _require_float(x, "LogSoftmax")
         _check_axis(x, self.axis, "LogSoftmax")
         return self.shape_rule(x.shape), x.dtype
@@ -178,8 +178,8 @@ class LogSoftmax(SameShape, Operation):
 
 
 @RegisterGradient("LogSoftmax")
-def _log_softmax_grad(op: Node, grad: Node) -> Node:
-    return grad - reduce_sum(grad, axis=op.axis, keepdims=True) * exp(op)
+def _log_softmax_grad(op: Operation, grad: Tensor) -> Tensor:
+    return grad - reduce_sum(grad, axis=op.axis, keepdims=True) * exp(op.outputs[0])
 
 
 def _resolve_axis(axis: int | None, dim: int | None) -> int:
@@ -198,7 +198,7 @@ def softmax(logits: Any, axis: int | None = None, name: str | None = None, dim: 
 
 def log_softmax(
     logits: Any, axis: int | None = None, name: str | None = None, dim: int | None = None
-) -> Node:
+) -> Tensor:
     """Log of the softmax along ``axis`` (default: last), without overflow or ``log(0)``."""
     return LogSoftmax(logits, axis=_resolve_axis(axis, dim), name=name)
 
@@ -240,7 +240,7 @@ class SoftmaxCrossEntropyWithLogits(Operation):
         self.axis = int(axis)
         super().__init__(lift_operands([labels, logits]), name=name)
 
-    def infer(self, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
+    def infer(self, labels: Tensor, logits: Tensor) -> tuple[Shape, DType | None]:
         dtype = common_dtype([labels, logits])
         _require_float(logits, self.op_type)
         return self.shape_rule(labels.shape, logits.shape), dtype
@@ -276,11 +276,13 @@ class SoftmaxCrossEntropyWithLogitsGrad(Operation):
     alias_inputs = ()
     numeric = True
 
-    def __init__(self, grad: Node, labels: Node, logits: Node, axis: int, name: str | None = None):
+    def __init__(
+        self, grad: Tensor, labels: Tensor, logits: Tensor, axis: int, name: str | None = None
+    ):
         self.axis = axis
         super().__init__([grad, labels, logits], name=name)
 
-    def infer(self, grad: Node, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, labels: Tensor, logits: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(grad.shape, labels.shape, logits.shape), logits.dtype
 
     def shape_rule(self, grad: Shape, labels: Shape, logits: Shape) -> Shape:
@@ -308,7 +310,7 @@ def _fused_with_gradient(parts: Callable[[Any, Any], tuple[Any, Any]], axis: int
 
 
 @RegisterGradient("SoftmaxCrossEntropyWithLogits")
-def _softmax_xent_grad(op: Node, grad: Node) -> list[Node]:
+def _softmax_xent_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     labels, logits = op.inputs
     d_logits = SoftmaxCrossEntropyWithLogitsGrad(grad, labels, logits, op.axis)
     d_labels = -_expand_like(grad, logits, op.axis) * LogSoftmax(logits, op.axis)
@@ -316,7 +318,7 @@ def _softmax_xent_grad(op: Node, grad: Node) -> list[Node]:
 
 
 @RegisterGradient("SoftmaxCrossEntropyWithLogitsGrad")
-def _softmax_xent_grad_grad(op: Node, grad: Node) -> list[Node]:
+def _softmax_xent_grad_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     upstream, labels, logits = op.inputs
     axis = op.axis
     residual = SoftmaxCrossEntropyWithLogitsGrad(
@@ -332,9 +334,9 @@ def _softmax_xent_grad_grad(op: Node, grad: Node) -> list[Node]:
     ]
 
 
-def _labels_like(labels: Any, logits: Node) -> Node:
+def _labels_like(labels: Any, logits: Tensor) -> Tensor:
     """Labels as a node of the logits' dtype (arrays and lists are converted, nodes checked)."""
-    if isinstance(labels, Node) or logits.dtype is None:
+    if isinstance(labels, Tensor) or logits.dtype is None:
         return convert_to_tensor(labels, graph=logits.graph)
     return Constant(np.asarray(labels, dtype=logits.dtype.np), graph=logits.graph, name="labels")
 
@@ -356,7 +358,7 @@ def softmax_cross_entropy_with_logits_v2(
     axis: int | None = None,
     name: str | None = None,
     dim: int | None = None,
-) -> Node:
+) -> Tensor:
     """Per-row ``-sum(labels * log_softmax(logits))``; gradients flow into labels too (TF1)."""
     _require_named(_sentinel, "softmax_cross_entropy_with_logits_v2", labels=labels, logits=logits)
     logits = convert_to_tensor(logits)
@@ -371,7 +373,7 @@ def softmax_cross_entropy_with_logits(
     dim: int = -1,
     name: str | None = None,
     axis: int | None = None,
-) -> Node:
+) -> Tensor:
     """Per-row softmax cross-entropy; as in TF1, no gradient flows into ``labels``."""
     _require_named(_sentinel, "softmax_cross_entropy_with_logits", labels=labels, logits=logits)
     logits = convert_to_tensor(logits)
@@ -404,7 +406,7 @@ class SparseSoftmaxCrossEntropyWithLogits(Operation):
     def __init__(self, labels: Any, logits: Any, name: str | None = None):
         super().__init__([labels, logits], name=name)
 
-    def infer(self, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
+    def infer(self, labels: Tensor, logits: Tensor) -> tuple[Shape, DType | None]:
         _require_float(logits, self.op_type)
         if labels.dtype is not None and not labels.dtype.is_integer:
             raise DTypeError(
@@ -436,10 +438,10 @@ class SparseSoftmaxCrossEntropyWithLogitsGrad(Operation):
     alias_inputs = ()
     numeric = True
 
-    def __init__(self, grad: Node, labels: Node, logits: Node, name: str | None = None):
+    def __init__(self, grad: Tensor, labels: Tensor, logits: Tensor, name: str | None = None):
         super().__init__([grad, labels, logits], name=name)
 
-    def infer(self, grad: Node, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
+    def infer(self, grad: Tensor, labels: Tensor, logits: Tensor) -> tuple[Shape, DType | None]:
         return self.shape_rule(grad.shape, labels.shape, logits.shape), logits.dtype
 
     def shape_rule(self, grad: Shape, labels: Shape, logits: Shape) -> Shape:
@@ -457,13 +459,13 @@ class SparseSoftmaxCrossEntropyWithLogitsGrad(Operation):
 
 
 @RegisterGradient("SparseSoftmaxCrossEntropyWithLogits")
-def _sparse_xent_grad(op: Node, grad: Node) -> list[Node | None]:
+def _sparse_xent_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     labels, logits = op.inputs
     return [None, SparseSoftmaxCrossEntropyWithLogitsGrad(grad, labels, logits)]
 
 
 @RegisterGradient("SparseSoftmaxCrossEntropyWithLogitsGrad")
-def _sparse_xent_grad_grad(op: Node, grad: Node) -> list[Node | None]:
+def _sparse_xent_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
     upstream, labels, logits = op.inputs
     residual = SparseSoftmaxCrossEntropyWithLogitsGrad(
         array_ops.ones_like(upstream), labels, logits
@@ -481,7 +483,7 @@ def sparse_softmax_cross_entropy_with_logits(
     labels: Any = None,
     logits: Any = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """Per-row cross-entropy for integer ``labels`` (class indices into the last axis)."""
     _require_named(
         _sentinel, "sparse_softmax_cross_entropy_with_logits", labels=labels, logits=logits
@@ -500,7 +502,7 @@ class SigmoidCrossEntropyWithLogits(Operation):
     def __init__(self, labels: Any, logits: Any, name: str | None = None):
         super().__init__(lift_operands([labels, logits]), name=name)
 
-    def infer(self, labels: Node, logits: Node) -> tuple[Shape, DType | None]:
+    def infer(self, labels: Tensor, logits: Tensor) -> tuple[Shape, DType | None]:
         dtype = common_dtype([labels, logits])
         _require_float(logits, self.op_type)
         return merged_shape(labels.shape, logits.shape, "labels and logits"), dtype
@@ -512,7 +514,7 @@ class SigmoidCrossEntropyWithLogits(Operation):
 
 
 @RegisterGradient("SigmoidCrossEntropyWithLogits")
-def _sigmoid_xent_grad(op: Node, grad: Node) -> list[Node]:
+def _sigmoid_xent_grad(op: Operation, grad: Tensor) -> list[Tensor]:
     labels, logits = op.inputs
     return [-grad * logits, grad * (sigmoid(logits) - labels)]
 
@@ -522,7 +524,7 @@ def sigmoid_cross_entropy_with_logits(
     labels: Any = None,
     logits: Any = None,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """Elementwise logistic loss of ``logits`` against ``labels`` in [0, 1], stable for any x."""
     _require_named(_sentinel, "sigmoid_cross_entropy_with_logits", labels=labels, logits=logits)
     logits = convert_to_tensor(logits)

@@ -20,7 +20,15 @@ from ..errors import (
     InvalidArgumentError,
     ShapeError,
 )
-from ..graph import Graph, GraphKeys, Node, default_session_for, get_default_graph, with_node
+from ..graph import (
+    Graph,
+    GraphKeys,
+    Node,
+    Tensor,
+    default_session_for,
+    get_default_graph,
+    with_node,
+)
 from .base import Operation, convert_to_tensor, default_dtype_for, graph_of, shape_matches
 from .registry import NotDifferentiable
 from .shapes import Shape, as_shape, fmt
@@ -45,12 +53,29 @@ __all__ = [
 ]
 
 
-class Variable(Node):
-    """A trainable (or not) value held by each session; ``Variable(np.random.randn(2, 2))``."""
+class VariableOp(Node):
+    """The ``VariableV2`` operation: its one output is the ``Variable`` (whose value it reads)."""
 
     op_type = "VariableV2"
     pure = False
     changes_state = False
+
+    def __init__(self, variable: Variable, graph: Graph, name: str):
+        self.variable = variable
+        self._setup(graph, (), name)
+
+    def bind(self, context: Any) -> Callable[[], Any]:
+        """The kernel reading the variable's array in the session (the live one)."""
+        return context.store.reader(self.variable)
+
+
+class Variable(Tensor):
+    """A trainable (or not) value held by each session; ``Variable(np.random.randn(2, 2))``.
+
+    The output tensor (``v.name`` is ``"v:0"``) of its ``VariableV2`` operation (``v.op``,
+    named ``"v"``): usable in arithmetic and as a feed or fetch, and the key of its value in a
+    session's store.
+    """
 
     def __init__(
         self,
@@ -65,21 +90,23 @@ class Variable(Node):
         if initial_value is None:
             raise InvalidArgumentError("Variable needs an initial_value")
         graph = graph_of([initial_value])
-        self._setup(graph, (), name or "Variable")
+        op = VariableOp(self, graph, name or "Variable")
+        super().__init__(op, 0)
+        op.outputs = (self,)
         try:
-            with graph.as_default(), graph.name_scope(self.name + "/"):
-                if callable(initial_value) and not isinstance(initial_value, Node):
+            with graph.as_default(), graph.name_scope(op.name + "/"):
+                if callable(initial_value) and not isinstance(initial_value, Tensor):
                     initial_value = initial_value()
                 self.initial_value = _initial_node(initial_value, as_dtype(dtype), graph)
-            self.dtype = as_dtype(dtype) or self.initial_value.dtype
-            self.shape = as_shape(shape) if shape is not None else self.initial_value.shape
+            op.dtype = as_dtype(dtype) or self.initial_value.dtype
+            op.shape = as_shape(shape) if shape is not None else self.initial_value.shape
             if not validate_shape:
-                self.shape = None
+                op.shape = None
         except ChainruleError as err:
-            raise with_node(err, self) from None
+            raise with_node(err, op) from None
         self.trainable = trainable
         self._initializer: Node | None = None
-        self._register()
+        op._register()
         graph.add_to_collections(_collections_of_variable(collections, trainable), self)
 
     def new_value(self, value: Any) -> np.ndarray:
@@ -97,8 +124,8 @@ class Variable(Node):
     def initializer(self) -> Node:
         """The op that (re)sets this variable to its initial value."""
         if self._initializer is None:
-            with self.graph.as_default(), self.graph.name_scope(self.name + "/"):
-                self._initializer = Assign(self, self.initial_value, name="Assign")
+            with self.graph.as_default(), self.graph.name_scope(self.op.name + "/"):
+                self._initializer = Assign(self, self.initial_value, name="Assign").op
         return self._initializer
 
     def initialized_value(self) -> Node:
@@ -122,9 +149,10 @@ class Variable(Node):
         """Put ``value`` into this variable in ``session`` (or the default session)."""
         default_session_for(self, session).set_variable(self, value)
 
-    def bind(self, context: Any) -> Callable[[], Any]:
-        """The kernel reading this variable's array in the session (the live one)."""
-        return context.store.reader(self)
+    def __repr__(self) -> str:
+        shape = "<unknown>" if self.shape is None else tuple(self.shape)
+        dtype = self.dtype.name if self.dtype is not None else "?"
+        return f"<chainrule.Variable '{self.name}' shape={shape} dtype={dtype}>"
 
 
 def _collections_of_variable(collections: Sequence[str] | None, trainable: bool) -> list[str]:
@@ -482,7 +510,7 @@ def _new_variable(
     if initializer is None:
         initializer = init_ops.glorot_uniform_initializer()
     initializer = init_ops.as_initializer(initializer)
-    if callable(initializer) and not isinstance(initializer, Node):
+    if callable(initializer) and not isinstance(initializer, Tensor):
         value = initializer(as_shape(shape), dtype=dtype)
     else:
         value = initializer

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ChainruleError, InvalidArgumentError
-from ..graph import Node, topological_order
+from ..graph import Node, Tensor, as_operation, topological_order
 from ..ops.base import Placeholder, check_feed_value
-from ..ops.state_ops import Variable
+from ..ops.state_ops import Variable, VariableOp
 from . import passes
 from .passes import CALL, CONST, FEED, ITEM, Term
 from .schedule import WriteGuards, after_writes, guard_writes, writes_last
@@ -47,8 +47,8 @@ class Plan:
     def __init__(
         self,
         context: Any,
-        fetches: Sequence[Node],
-        feeds: Sequence[Node],
+        fetches: Sequence[Tensor | Node],
+        feeds: Sequence[Tensor],
         check_numerics: bool = False,
         optimize: bool = True,
     ):
@@ -64,13 +64,15 @@ class Plan:
                 gc.enable()
 
     def _compile(self, context: Any, check_numerics: bool, optimize: bool) -> None:
-        fed = set(self.feeds)
-        order = topological_order(self.fetches, include_control=True, stop_at=fed)
-        _check_all_fed(order, fed, self.fetches)
+        fed = {_fed_op(t) for t in self.feeds}
+        fetch_ops = [as_operation(f) for f in self.fetches]
+        order = topological_order(fetch_ops, include_control=True, stop_at=fed)
+        _check_all_fed(order, fed, fetch_ops)
         self.order = writes_last(order, fed)
         self.variables = _variables_to_initialize(self.order, fed)
         self.ready = not self.variables
-        self.is_update = [f.is_update for f in self.fetches]
+        #: fetches that give ``None``: operations (run for their effects), not tensors
+        self.is_update = [isinstance(f, Node) for f in self.fetches]
         terms, term_of = passes.lower(self.order, self.feeds, context, symbolic=optimize)
         fetch_terms = [term_of[id(f)] for f in self.fetches]
         if optimize:
@@ -82,7 +84,8 @@ class Plan:
             )
             fetch_terms = [t.resolved() for t in fetch_terms]
         else:
-            program, stats = [t for t in terms if t.kind == CALL], passes.Stats()
+            program = [t for t in terms if t.kind == CALL or t.kind == ITEM]
+            stats = passes.Stats()
             passes.number(program)
         self.program = program
         self.stats = stats.as_dict()
@@ -90,7 +93,7 @@ class Plan:
         self.journaled = guards.journaled
         self.filename = f"<chainrule plan {next(_plan_ids)}>"
         self.interpreted = len(program) > COMPILE_LIMIT
-        results = result_kinds(fetch_terms, self.fetches)
+        results = result_kinds(fetch_terms, self.is_update)
         if self.interpreted:
             runner = _Interpreter(
                 program, guards, fetch_terms, results, self.feeds, self._store, check_numerics
@@ -163,11 +166,23 @@ def _check_all_fed(order: list[Node], fed: set[Node], fetches: Sequence[Node]) -
             )
 
 
+def _fed_op(tensor: Tensor) -> Node:
+    """The operation whose value a fed tensor replaces (its only output)."""
+    op = tensor.op
+    if len(op.outputs) != 1:
+        raise InvalidArgumentError(
+            f"cannot feed '{tensor.name}': feeding one output of an operation with "
+            f"{len(op.outputs)} outputs is not supported",
+            op,
+        )
+    return op
+
+
 def _variables_to_initialize(order: list[Node], fed: set[Node]) -> list[Variable]:
-    found: dict[Node, None] = {}
+    found: dict[Any, None] = {}
     for node in order:
-        if isinstance(node, Variable) and node not in fed:
-            found[node] = None
+        if isinstance(node, VariableOp) and node not in fed:
+            found[node.variable] = None
         for ref in getattr(node, "refs", ()):
             found[ref] = None
     return list(found)  # type: ignore[arg-type]
@@ -202,12 +217,13 @@ def _plain_result(value: Any) -> Any:
 NOTHING, COPY, OWNED, PLAIN = "nothing", "copy", "owned", "plain"
 
 
-def result_kinds(fetch_terms: Sequence[Term], fetch_nodes: Sequence[Node]) -> list[str]:
-    """How each fetched value is returned: the one rule both backends follow."""
+def result_kinds(fetch_terms: Sequence[Term], nothing: Sequence[bool]) -> list[str]:
+    """How each fetched value is returned (``nothing``: an operation, fetched for its effect):
+    the one rule both backends follow."""
     kinds: list[str] = []
     returned: set[int] = set()
-    for term, node in zip(fetch_terms, fetch_nodes, strict=True):
-        if node.is_update:
+    for term, no_value in zip(fetch_terms, nothing, strict=True):
+        if no_value:
             kinds.append(NOTHING)
             continue
         again = id(term) in returned
@@ -363,13 +379,15 @@ class _Writer:
 
     def _call(self, term: Term, items: list[Term | None] | None, detached: Any) -> None:
         target = f"v{term.pos}"
-        if term.outputs > 1:
-            outs = items or []
-            target = ", ".join(f"v{t.pos}" if t is not None else "_" for t in outs)
+        if term.outputs:
+            outs = items or [None] * term.outputs
+            target = "".join(f"v{t.pos}, " if t is not None else "_, " for t in outs)
+            if items is None:
+                target = "_"  # run for its effect only (the operation is fetched)
         line = f"    {target} = {self._expression(term, detached)}"
         self._emit(line, term.node)
         if self.check_numerics and not term.node.is_update and not term.node.writes():
-            values = [term] if term.outputs == 1 else [t for t in items or [] if t is not None]
+            values = [term] if not term.outputs else [t for t in items or [] if t is not None]
             self.namespace[f"n{term.pos}"] = term.node
             for value in values:
                 self._emit(f"    check(v{value.pos}, n{term.pos})", term.node)
@@ -439,7 +457,7 @@ def _dying_after(program: list[Term], fetch_terms: list[Term]) -> dict[int, list
     last = _last_reads(program)
     dying: dict[int, list[Term]] = {}
     for term in program:
-        if id(term) in kept or term.outputs > 1 or term.node.is_update:
+        if id(term) in kept or term.outputs or term.node.is_update:
             continue
         if passes.is_small(term):
             continue
@@ -476,9 +494,9 @@ class _Interpreter:
                 continue
             self._add_guards(pos, term, program, guards, store)
             args = self._args(term, guards.detached_args.get(pos, ()))
-            outs = (
-                (pos,)
-                if term.outputs == 1
+            outs: int | tuple[int, ...] = (
+                pos
+                if not term.outputs
                 else tuple(
                     -1 if t is None else t.pos for t in items.get(pos, [None] * term.outputs)
                 )
@@ -533,8 +551,8 @@ class _Interpreter:
             try:
                 inputs = [value(a) for a in args]
                 result = fn(*inputs, out=inputs[out_arg]) if out_arg >= 0 else fn(*inputs)
-                if len(outs) == 1:
-                    regs[outs[0]] = result
+                if isinstance(outs, int):
+                    regs[outs] = result
                     if check:
                         _check_finite(result, node)
                 elif outs:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..graph import Node
-from ..ops.state_ops import Variable
+from ..ops.state_ops import VariableOp
 from .passes import CALL, ITEM, Term
 from .passes.terms import aliased_inputs
 
@@ -40,7 +40,11 @@ def writes_last(order: list[Node], fed: set[Node]) -> list[Node]:
     for i, node in enumerate(order):
         if node in fed:
             continue
-        deps = {index[id(d)] for d in (*node.inputs, *node.control_inputs) if id(d) in index}
+        deps = {
+            index[id(d)]
+            for d in (*(t.op for t in node.inputs), *node.control_inputs)
+            if id(d) in index
+        }
         waiting[i] = len(deps)
         for d in deps:
             users[d].append(i)
@@ -72,7 +76,7 @@ def after_writes(order: Sequence[Node]) -> set[int]:
     """The ids of the nodes of ``order`` that depend (by data or control) on a write."""
     found: set[int] = set()
     for node in order:
-        for dep in (*node.inputs, *node.control_inputs):
+        for dep in (*(t.op for t in node.inputs), *node.control_inputs):
             if id(dep) in found or dep.writes():
                 found.add(id(node))
                 break
@@ -187,8 +191,8 @@ def _shared_variables(term: Term, memo: dict[int, set[Any] | None]) -> set[Any] 
     found: set[Any] | None
     if not term.state or term.kind not in (CALL, ITEM):
         found = set()
-    elif isinstance(term.node, Variable):
-        found = {term.node}
+    elif isinstance(term.node, VariableOp):
+        found = {term.node.variable}
     elif term.kind == CALL and not term.node.pure:
         found = _ANY
     else:

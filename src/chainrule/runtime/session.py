@@ -12,6 +12,7 @@ from ..errors import FailedPreconditionError, GraphError, InvalidArgumentError
 from ..graph import (
     Graph,
     Node,
+    Tensor,
     get_default_graph,
     get_default_session,
     pop_default_session,
@@ -32,22 +33,23 @@ MAX_FETCH_DEPTH = 200
 
 
 class _Fetches:
-    """Flattens nested fetches (lists, tuples, dicts, nodes, names) and rebuilds the structure."""
+    """Flattens nested fetches (lists, tuples, dicts of tensors, operations and their names)
+    and rebuilds the structure."""
 
     def __init__(self, graph: Graph, fetches: Any):
         self.graph = graph
-        self.nodes: list[Node] = []
+        self.nodes: list[Tensor | Node] = []
         self.structure = self._flatten(fetches)
         self.flat = isinstance(self.structure, tuple) and all(
             isinstance(i, int) for i in self.structure[2]
         )
 
     def _flatten(self, item: Any, depth: int = 0) -> Any:
-        if isinstance(item, Node):
+        if isinstance(item, Tensor | Node):
             self.nodes.append(item)
             return len(self.nodes) - 1
-        if isinstance(item, str):
-            return self._flatten(self.graph.get_tensor_by_name(item), depth)
+        if isinstance(item, str):  # "x:0" names a tensor, "x" an operation (as TF1)
+            return self._flatten(self.graph.as_graph_element(item), depth)
         if isinstance(item, dict | list | tuple) and depth >= MAX_FETCH_DEPTH:
             raise InvalidArgumentError(
                 f"the fetches are nested more than {MAX_FETCH_DEPTH} lists, tuples or dicts "
@@ -59,8 +61,8 @@ class _Fetches:
             kind = type(item)
             return (list, kind, [self._flatten(v, depth + 1) for v in item])
         raise InvalidArgumentError(
-            f"cannot fetch {item!r} (a {type(item).__name__}); fetch graph nodes, their "
-            "names, or lists/tuples/dicts of them"
+            f"cannot fetch {item!r} (a {type(item).__name__}); fetch tensors, operations, "
+            "their names, or lists/tuples/dicts of them"
         )
 
     def rebuild(self, values: list[Any], structure: Any = None) -> Any:
@@ -254,15 +256,15 @@ class Session:
 
         return run_subgraph
 
-    def _feed_key(self, key: Any) -> Node:
+    def _feed_key(self, key: Any) -> Tensor:
         if isinstance(key, str):
             key = self.graph.get_tensor_by_name(key)
-        if not isinstance(key, Node):
-            raise InvalidArgumentError(f"cannot feed {key!r}: feed_dict keys must be graph nodes")
+        if not isinstance(key, Tensor):
+            raise InvalidArgumentError(f"cannot feed {key!r}: feed_dict keys must be tensors")
         self._check_graph(key)
         return key
 
-    def _check_graph(self, node: Node) -> None:
+    def _check_graph(self, node: Tensor | Node) -> None:
         if node.graph is not self.graph:
             raise GraphError(
                 "this node belongs to another graph than the session's; create the session "
@@ -308,7 +310,7 @@ def _runner_key(fetches: Any, feed_dict: Any) -> Any:
 
 def _shaper(spec: _Fetches, fetches: Any) -> Callable[[list[Any]], Any]:
     """Turns a plan's flat list of results into the structure of ``fetches``."""
-    if isinstance(fetches, Node):
+    if isinstance(fetches, Tensor | Node):
         return operator.itemgetter(0)
     if type(fetches) is list and spec.flat:
         return _unchanged
@@ -322,10 +324,14 @@ def _unchanged(values: list[Any]) -> list[Any]:
 
 
 def _reusable(fetches: Any, feed_dict: Any) -> bool:
-    if not isinstance(fetches, Node):
-        if type(fetches) not in (list, tuple) or not all(isinstance(f, Node) for f in fetches):
+    if not isinstance(fetches, Tensor | Node):
+        if type(fetches) not in (list, tuple) or not all(
+            isinstance(f, Tensor | Node) for f in fetches
+        ):
             return False
-    return type(feed_dict) is dict and all(isinstance(k, Node) for k in feed_dict) or not feed_dict
+    return (
+        type(feed_dict) is dict and all(isinstance(k, Tensor) for k in feed_dict) or not feed_dict
+    )
 
 
 class _SessionDefault:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dtypes import DType
 from ..errors import require_module
-from ..graph import Graph, Node
+from ..graph import Graph, Node, Tensor
 
 #: TensorFlow's ``DataType`` names of chainrule's dtypes
 _TF_TYPES = {
@@ -38,7 +38,7 @@ def graph_def(graph: Graph) -> Any:
 
 def node_def(node: Node) -> Any:
     """The ``NodeDef`` of one chainrule node."""
-    inputs = [i.name for i in node.inputs] + [f"^{c.name}" for c in node.control_inputs]
+    inputs = [_input_name(t) for t in node.inputs] + [f"^{c.name}" for c in node.control_inputs]
     attr = {}
     if node.dtype is not None:
         attr["dtype"] = _protos("attr_value_pb2").AttrValue(type=_tf_type(node.dtype))
@@ -60,3 +60,8 @@ def _shape_proto(shape: tuple[int | None, ...] | None) -> Any:
         return tensor_shape_pb2.TensorShapeProto(unknown_rank=True)
     dims = [tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else int(d)) for d in shape]
     return tensor_shape_pb2.TensorShapeProto(dim=dims)
+
+
+def _input_name(tensor: Tensor) -> str:
+    """How a GraphDef names an input: ``op`` for an op's first output, ``op:i`` for the others."""
+    return tensor.op.name if tensor.value_index == 0 else tensor.name

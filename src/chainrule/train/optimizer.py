@@ -21,7 +21,7 @@ import numpy as np
 from ..autodiff import gradients
 from ..dtypes import DType
 from ..errors import DTypeError, FailedPreconditionError, InvalidArgumentError, ShapeError
-from ..graph import Graph, Node
+from ..graph import Graph, Tensor
 from ..ops.array_ops import zeros_like
 from ..ops.base import Operation, convert_to_tensor, default_dtype_for
 from ..ops.math_ops import cast
@@ -68,7 +68,7 @@ class ApplyUpdate(Operation):
         and cast to its dtype, the hyper-parameters must be scalars (as TF1 requires, when
         their shape was not known to check at build time), and the variable must hold a value."""
         store, var = context.store, self.refs[0]
-        hyper_names = [node.name for node in self.inputs[1:]]
+        hyper_names = [tensor.op.name for tensor in self.inputs[1:]]
 
         def check_inputs(*values: Any) -> None:
             target = store.get(var)
@@ -148,7 +148,7 @@ class Optimizer:
         self._use_locking = use_locking
         self._slots: dict[str, dict[Variable, Variable]] = {}
         self._non_slots: dict[tuple[str, Graph], Variable] = {}
-        self._hyper_cache: dict[tuple[str, DType], Node] = {}
+        self._hyper_cache: dict[tuple[str, DType], Tensor] = {}
 
     def get_name(self) -> str:
         return self._name
@@ -156,18 +156,18 @@ class Optimizer:
     # -- public API ----------------------------------------------------------------------------
     def compute_gradients(
         self,
-        loss: Node,
+        loss: Tensor,
         var_list: Sequence[Variable] | None = None,
         gate_gradients: int = GATE_OP,
         aggregation_method: Any = None,
         colocate_gradients_with_ops: bool = False,
         grad_loss: Any = None,
-    ) -> list[tuple[Node | None, Variable]]:
+    ) -> list[tuple[Tensor | None, Variable]]:
         """``[(gradient, variable)]`` for the trainable variables (or ``var_list``).
 
         The gradient is ``None`` for a variable the loss does not depend on.
         """
-        if not isinstance(loss, Node):
+        if not isinstance(loss, Tensor):
             raise InvalidArgumentError(f"the loss must be a graph node, got {loss!r}")
         if var_list is None:
             var_list = trainable_variables(loss.graph)
@@ -189,7 +189,7 @@ class Optimizer:
         grads_and_vars: Iterable[tuple[Any, Variable]],
         global_step: Variable | None = None,
         name: str | None = None,
-    ) -> Node:
+    ) -> Tensor:
         """An op that applies each gradient to its variable, then counts ``global_step``.
 
         Every gradient is computed before any variable changes. With ``global_step`` the op
@@ -203,8 +203,8 @@ class Optimizer:
         grads_and_vars: Iterable[tuple[Any, Variable]],
         global_step: Variable | None,
         name: str | None,
-        computed_first: Sequence[Node],
-    ) -> Node:
+        computed_first: Sequence[Tensor],
+    ) -> Tensor:
         pairs = self._gradient_pairs(grads_and_vars)
         if global_step is not None and not isinstance(global_step, Variable):
             raise InvalidArgumentError(f"global_step must be a Variable, got {global_step!r}")
@@ -221,11 +221,11 @@ class Optimizer:
                 if global_step is None:
                     return finish
                 with graph.control_dependencies([finish]):
-                    return assign_add(global_step, 1, name="increment_global_step")
+                    return assign_add(global_step, 1, name="increment_global_step").op
 
     def minimize(
         self,
-        loss: Node,
+        loss: Tensor,
         global_step: Variable | None = None,
         var_list: Sequence[Variable] | None = None,
         gate_gradients: int = GATE_OP,
@@ -233,7 +233,7 @@ class Optimizer:
         colocate_gradients_with_ops: bool = False,
         name: str | None = None,
         grad_loss: Any = None,
-    ) -> Node:
+    ) -> Tensor:
         """An op that takes one step down the gradient of ``loss``."""
         grads_and_vars = self.compute_gradients(loss, var_list=var_list, grad_loss=grad_loss)
         if all(g is None for g, _ in grads_and_vars):
@@ -246,9 +246,9 @@ class Optimizer:
         # with the training op gives the loss of the step's starting point
         return self._apply_gradients(grads_and_vars, global_step, name, computed_first=[loss])
 
-    def _update(self, grad: Node, var: Variable) -> Node:
+    def _update(self, grad: Tensor, var: Variable) -> Tensor:
         """The update op of one variable, in the scope ``update_{var}`` as TF1 names it."""
-        with var.graph.name_scope(f"update_{var.name}"):
+        with var.graph.name_scope(f"update_{var.op.name}"):
             return self._apply_dense(grad, var)
 
     # -- slots ---------------------------------------------------------------------------------
@@ -288,13 +288,13 @@ class Optimizer:
     def _create_slots(self, var_list: list[Variable]) -> None:
         """Create the slots and shared variables the updates need."""
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         raise NotImplementedError
 
-    def _finish(self, update_ops: list[Node], name: str) -> Node:
+    def _finish(self, update_ops: list[Tensor], name: str) -> Tensor:
         return group(*update_ops, name=name)
 
-    def _hyper(self, name: str, value: Any, dtype: DType) -> Node:
+    def _hyper(self, name: str, value: Any, dtype: DType) -> Tensor:
         """Hyper-parameter ``value`` (number, node or callable) as a scalar of ``dtype``.
 
         As in TF1, a Python number becomes a tensor first (a float is float32) and is then
@@ -302,7 +302,7 @@ class Optimizer:
         """
         key = (name, dtype)
         if key not in self._hyper_cache:
-            if callable(value) and not isinstance(value, Node):
+            if callable(value) and not isinstance(value, Tensor):
                 value = value()
             node = convert_to_tensor(value, name=name, dtype_hint=default_dtype_for(value))
             if node.dtype is None or node.dtype != dtype:
@@ -314,7 +314,7 @@ class Optimizer:
 
     def _gradient_pairs(
         self, grads_and_vars: Iterable[tuple[Any, Variable]]
-    ) -> list[tuple[Node, Variable]]:
+    ) -> list[tuple[Tensor, Variable]]:
         """The (gradient node, variable) pairs that have a gradient, checked."""
         grads_and_vars = list(grads_and_vars)
         if not grads_and_vars:
@@ -345,7 +345,7 @@ def _check_variables(var_list: Iterable[Any]) -> list[Variable]:
     return var_list
 
 
-def _check_gradient_shape(grad: Node, var: Variable) -> None:
+def _check_gradient_shape(grad: Tensor, var: Variable) -> None:
     if grad.shape is None or var.shape is None:
         return
     if len(grad.shape) != len(var.shape) or any(
@@ -376,9 +376,9 @@ def outside_scopes(graph: Graph) -> Iterator[None]:
 
 def _make_slot(var: Variable, op_name: str, initial: float) -> Variable:
     """A non-trainable variable shaped like ``var``, named ``{var}/{op_name}`` as TF1 does."""
-    name = _unused_name(var.graph, f"{var.name}/{op_name}")
+    name = _unused_name(var.graph, f"{var.op.name}/{op_name}")
     if var.shape is not None and None not in var.shape:
-        value: Node = SlotFill(tuple(var.shape), initial, var.dtype, name=f"{name}/Initializer")
+        value: Tensor = SlotFill(tuple(var.shape), initial, var.dtype, name=f"{name}/Initializer")
     else:
         value = zeros_like(var) + initial
     return Variable(value, trainable=False, name=name, dtype=var.dtype, shape=var.shape)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..dtypes import DType, float32, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
-from ..graph import Graph, GraphKeys, InplaceKernel, Node, PlanValue, get_default_graph
+from ..graph import Graph, GraphKeys, InplaceKernel, Node, PlanValue, Tensor, get_default_graph
 from ..ops.base import convert_to_tensor, default_dtype_for
 from ..ops.logic_ops import equal, greater, where
 from ..ops.math_ops import add, cast, ceil, cos, divide, exp, floor, minimum, multiply, negative
@@ -184,7 +184,7 @@ class GradientDescentOptimizer(Optimizer):
         super().__init__(use_locking, name)
         self._learning_rate = learning_rate
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         lr = self._hyper("learning_rate", self._learning_rate, _var_dtype(var))
         return ApplyGradientDescent(var, grad, lr)
 
@@ -213,7 +213,7 @@ class MomentumOptimizer(Optimizer):
         for var in var_list:
             self._slot(var, "momentum", self._name)
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         dtype = _var_dtype(var)
         lr = self._hyper("learning_rate", self._learning_rate, dtype)
         momentum = self._hyper("momentum", self._momentum, dtype)
@@ -258,7 +258,7 @@ class AdamOptimizer(Optimizer):
     def _beta_powers(self, graph: Graph) -> tuple[Variable, Variable]:
         return self._non_slots[("beta1_power", graph)], self._non_slots[("beta2_power", graph)]
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         dtype = _var_dtype(var)
         beta1_power, beta2_power = self._beta_powers(var.graph)
         inputs = [
@@ -273,7 +273,7 @@ class AdamOptimizer(Optimizer):
         refs = [var, self.get_slot(var, "m"), self.get_slot(var, "v")]
         return ApplyAdam(refs, inputs, _adam)
 
-    def _finish(self, update_ops: list[Node], name: str) -> Node:
+    def _finish(self, update_ops: list[Tensor], name: str) -> Tensor:
         graph = update_ops[0].graph
         beta1_power, beta2_power = self._beta_powers(graph)
         # the products read powers that no update changes: computed with the gradients, they
@@ -292,7 +292,7 @@ class AdamOptimizer(Optimizer):
 
 def _initial_number(value: Any) -> float:
     """The value a power accumulator starts from (a hyper-parameter that is a number)."""
-    if isinstance(value, Node) or callable(value):
+    if isinstance(value, Tensor) or callable(value):
         raise InvalidArgumentError(
             "Adam's beta1 and beta2 must be numbers (their powers are stored in variables)"
         )
@@ -332,7 +332,7 @@ class RMSPropOptimizer(Optimizer):
                 self._slot(var, "mg", self._name)
             self._slot(var, "momentum", self._name)
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         dtype = _var_dtype(var)
         inputs = [
             grad,
@@ -370,7 +370,7 @@ class AdagradOptimizer(Optimizer):
         for var in var_list:
             self._slot(var, "accumulator", self._name, initial=self._initial_accumulator_value)
 
-    def _apply_dense(self, grad: Node, var: Variable) -> Node:
+    def _apply_dense(self, grad: Tensor, var: Variable) -> Tensor:
         lr = self._hyper("learning_rate", self._learning_rate, _var_dtype(var))
         accum = self.get_slot(var, "accumulator")
         return ApplyAdagrad([var, accum], [grad, lr], _adagrad)
@@ -387,7 +387,7 @@ def get_global_step(graph: Graph | None = None) -> Variable | None:
         step = found[0]
     else:
         try:
-            step = graph.get_tensor_by_name("global_step")
+            step = graph.get_tensor_by_name("global_step:0")
         except NotFoundError:
             return None
     if step.dtype is None or not step.dtype.is_integer:
@@ -423,7 +423,7 @@ def exponential_decay(
     decay_rate: Any,
     staircase: bool = False,
     name: str | None = None,
-) -> Node:
+) -> Tensor:
     """``learning_rate * decay_rate ** (global_step / decay_steps)`` (the exponent floored
     with ``staircase``), as a node that follows ``global_step``."""
     with _schedule_scope(global_step, "exponential_decay", name or "ExponentialDecay"):
@@ -520,7 +520,7 @@ def piecewise_constant(
             "piecewise_constant needs one boundary less than values: got "
             f"{len(boundaries)} boundaries and {len(values)} values"
         )
-    graph = x.graph if isinstance(x, Node) else get_default_graph()
+    graph = x.graph if isinstance(x, Tensor) else get_default_graph()
     with graph.as_default(), graph.name_scope(name or "PiecewiseConstant"):
         x = _tf1_tensor(x)
         limits = [_boundary_like(x, b) for b in boundaries]
@@ -565,7 +565,7 @@ def _schedule_scope(global_step: Any, schedule: str, scope: str) -> Iterator[Non
     """Build a schedule in ``global_step``'s graph under the name scope ``scope``."""
     if global_step is None:
         raise InvalidArgumentError(f"{schedule} needs a global_step")
-    graph = global_step.graph if isinstance(global_step, Node) else get_default_graph()
+    graph = global_step.graph if isinstance(global_step, Tensor) else get_default_graph()
     with graph.as_default(), graph.name_scope(scope):
         yield
 
@@ -580,7 +580,7 @@ def _over_steps(x: Node, decay_steps: Any, dtype: DType) -> Node:
     """``x / decay_steps`` as TF1 computes it: its graph optimizer turns a division by a
     constant into a product with the reciprocal, which rounds differently in float32
     (``21 * (1/7)`` is above 3), so staircases and cycles turn at the same steps as in TF1."""
-    if isinstance(decay_steps, Node):
+    if isinstance(decay_steps, Tensor):
         return divide(x, _in_dtype(decay_steps, dtype))
     return multiply(x, divide(_in_dtype(1, dtype), _in_dtype(decay_steps, dtype)))
 
@@ -597,9 +597,9 @@ def _tf1_tensor(value: Any) -> Node:
     return convert_to_tensor(value, dtype_hint=default_dtype_for(value) if python_scalar else None)
 
 
-def _learning_rate_node(value: Any) -> Node:
+def _learning_rate_node(value: Any) -> Tensor:
     """A floating node for a learning rate: Python numbers are float32, as in TF1."""
-    if isinstance(value, Node):
+    if isinstance(value, Tensor):
         floating = value.dtype is not None and value.dtype.is_floating
         return value if floating else cast(value, float32)
     numpy_value = isinstance(value, np.ndarray | np.generic) and value.dtype.kind == "f"

@@ -38,7 +38,7 @@ from ..errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from ..graph import Node
+from ..graph import Tensor
 from ..ops.base import shape_matches
 from ..ops.shapes import fmt
 from ..ops.state_ops import Variable, global_variables
@@ -126,7 +126,7 @@ class Saver:
     def _step_suffix(self, sess: Any, global_step: Any) -> str:
         if global_step is None:
             return ""
-        step = sess.run(global_step) if isinstance(global_step, Node) else global_step
+        step = sess.run(global_step) if isinstance(global_step, Tensor) else global_step
         try:
             number = int(step)
         except (TypeError, ValueError):
@@ -190,7 +190,7 @@ def _name_variables(
     """``{name in the checkpoint: variable}``, checked."""
     if var_list is None:
         var_list = global_variables()
-    if isinstance(var_list, Node | str | bytes) or not isinstance(var_list, Iterable):
+    if isinstance(var_list, Tensor | str | bytes) or not isinstance(var_list, Iterable):
         raise InvalidArgumentError(
             f"var_list is a list of Variables or a dict {{name: Variable}}, got {var_list!r}"
         )
@@ -199,7 +199,7 @@ def _name_variables(
     else:
         named = {}
         for var in var_list:
-            name = getattr(var, "name", None)
+            name = var.op.name if isinstance(var, Variable) else getattr(var, "name", None)
             if name in named:
                 raise InvalidArgumentError(f"two variables to save are named '{name}'", var)
             named[name] = var  # type: ignore[index]

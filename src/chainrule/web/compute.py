@@ -60,7 +60,7 @@ def explain_payload(text: str, values: Mapping[str, float]) -> dict[str, Any]:
     data["variable_info"] = [
         {
             "name": name,
-            "node": placeholder.name,
+            "node": placeholder.op.name,
             "value": feed[name],
             "gradient": trace.gradient(name),
         }

@@ -25,7 +25,7 @@ def reuse_buffers(program: list[Term], fetches: Sequence[Term], stats: Stats, st
     """
     buffer_end = _buffer_ends(program, fetches)
     for pos, term in enumerate(program):
-        if term.kind != CALL or term.inplace >= 0 or term.outputs != 1:
+        if term.kind != CALL or term.inplace >= 0 or term.outputs:
             continue
         offer = term.node.inplace_kernel(term.args, store)
         if offer is None:

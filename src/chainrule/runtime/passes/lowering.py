@@ -1,4 +1,4 @@
-"""Lowering: one term per node of a plan, with its kernel bound to the session's store once.
+"""Lowering: one term per operation of a plan, with its kernel bound to the session's store once.
 
 Besides the kernel, lowering records what the passes decide on, from what the op declares:
 whether it is pure (only pure ops are folded, merged or dropped), whether its output is a
@@ -15,21 +15,23 @@ from typing import Any
 
 import numpy as np
 
-from ...graph import Node
+from ...graph import Node, Tensor
 from ...ops.base import Constant, check_user_value
-from .symbolic_shapes import symbolic_shape
-from .terms import CALL, CONST, FEED, Term, aliased_inputs, is_array
+from .symbolic_shapes import from_static, symbolic_shape
+from .terms import CALL, CONST, FEED, ITEM, Term, aliased_inputs, is_array
 
 
 def lower(
-    order: Sequence[Node], feeds: Sequence[Node], context: Any, symbolic: bool
+    order: Sequence[Node], feeds: Sequence[Tensor], context: Any, symbolic: bool
 ) -> tuple[list[Term], dict[int, Term]]:
-    """One term per node of the plan, in order, and the terms by ``id`` of their node.
+    """One term per operation of the plan, in order, and the terms by ``id`` of their
+    operation and of each of its output tensors (an op with several outputs has one ``ITEM``
+    term per output, after its call).
 
     Kernels are bound to the run ``context`` (the session's store) here, once per plan; ``symbolic`` works out shapes with
     unknown sizes as symbols (what the rewrites decide on).
     """
-    feed_index = {id(node): i for i, node in enumerate(feeds)}
+    feed_index = {id(tensor.op): i for i, tensor in enumerate(feeds)}
     terms: list[Term] = []
     term_of: dict[int, Term] = {}
     for node in order:
@@ -43,13 +45,37 @@ def lower(
             term.external = True
             term.numeric = isinstance(node.value, np.ndarray | np.generic)
         else:
-            term = _call_term(node, tuple([term_of[id(i)] for i in node.inputs]), context)
-        if symbolic:
+            term = _call_term(node, tuple([term_of[id(t)] for t in node.inputs]), context)
+        outputs = node.outputs
+        if symbolic and not node.tuple_outputs:
             term.sym = symbolic_shape(term)
         term.owned = term.owned and is_array(term)
         terms.append(term)
         term_of[id(node)] = term
+        if node.tuple_outputs and term.kind == CALL:
+            term.outputs = len(outputs)
+            term.owned = False
+            for tensor in outputs:
+                item = _item_term(term, tensor, symbolic)
+                terms.append(item)
+                term_of[id(tensor)] = item
+        else:
+            for tensor in outputs:
+                term_of[id(tensor)] = term
     return terms, term_of
+
+
+def _item_term(call: Term, tensor: Tensor, symbolic: bool) -> Term:
+    """Output ``tensor.value_index`` of a multi-output call."""
+    item = Term(call.node, ITEM, (call,))
+    item.index = tensor.value_index
+    item.dtype = None if tensor.dtype is None else tensor.dtype.np
+    if symbolic:
+        item.sym = from_static(tensor.shape)
+    item.pure, item.numeric = call.pure, call.numeric
+    item.external, item.state = call.external, call.state
+    item.owned = call.node.alias_inputs == () and is_array(item)
+    return item
 
 
 def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:

@@ -39,6 +39,14 @@ def simplify(terms: list[Term], stats: Stats, fold: bool = True) -> None:
     epoch = 0
     after_state: dict[int, int] = {}
     for term in terms:
+        if term.kind == ITEM:
+            term.args = (term.args[0].resolved(),)
+            if term.pure:
+                key = ("item", id(term.args[0]), term.index)
+                first = seen.setdefault(key, term)
+                if first is not term:
+                    term.same = first
+            continue
         if term.kind == CALL:
             term.args = tuple(a.resolved() for a in term.args)
             if not term.pure:
@@ -46,7 +54,9 @@ def simplify(terms: list[Term], stats: Stats, fold: bool = True) -> None:
                     epoch += 1
                 after_state[id(term)] = epoch
                 continue
-            if fold and _fold(term):
+            if term.outputs:
+                pass  # several values: neither folded nor passed through (merged below)
+            elif fold and _fold(term):
                 stats.folded += 1
             else:
                 source = _noop_source(term)

@@ -17,7 +17,7 @@ from ...ops.shapes import Dim
 from .terms import CALL, SymShape, Term
 
 
-def _from_static(shape: Any) -> SymShape:
+def from_static(shape: Any) -> SymShape:
     if shape is None:
         return None
     return tuple(Dim() if d is None else d for d in shape)
@@ -27,7 +27,7 @@ def symbolic_shape(term: Term) -> SymShape:
     """``term``'s shape with unknown sizes as symbols, consistent with the static shape."""
     static = term.node.shape
     if term.kind != CALL:
-        return _from_static(static)
+        return from_static(static)
     try:
         sym = term.node.shape_rule(*[a.sym for a in term.args])
     except (ChainruleError, AttributeError, IndexError, TypeError, ValueError):
@@ -38,17 +38,17 @@ def symbolic_shape(term: Term) -> SymShape:
 def _merge_static(sym: SymShape, static: Any) -> SymShape:
     """The rule's shape where it says more than the static one; fresh symbols for the rest."""
     if sym is None:
-        return _from_static(static)
+        return from_static(static)
     if static is None:
         return tuple(Dim() if s is None else s for s in sym)
     if len(sym) != len(static):
-        return _from_static(static)
+        return from_static(static)
     merged = []
     for s, d in zip(sym, static, strict=True):
         if d is None:
             merged.append(Dim() if s is None else s)
         elif isinstance(s, int) and s != d:
-            return _from_static(static)
+            return from_static(static)
         else:
             merged.append(d)
     return tuple(merged)

@@ -65,7 +65,8 @@ class Term:
         self.fn = fn
         self.value: Any = None
         self.index = 0
-        self.outputs = 1
+        #: how many values its kernel returns as a tuple (0: one value, not a tuple)
+        self.outputs = 0
         self.sym: SymShape = None
         self.dtype: np.dtype | None = None if node.dtype is None else node.dtype.np
         self.pure = False
