@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ChainruleError, InvalidArgumentError
 from ..trace import format_value
+from . import os_error_message
 
 #: the most chain-rule paths printed per variable
 SHOWN_PATHS = 8
@@ -197,8 +198,12 @@ def _write_pictures(args: argparse.Namespace, trace: Any, dot: Any) -> int:
                     handle.write(dot.to_dot(trace))
             else:
                 dot.render(trace, path, format=fmt)
-        except (ChainruleError, OSError) as err:
+        except ChainruleError as err:
             print(f"chainrule explain: {err}", file=sys.stderr)
+            status = 1
+            continue
+        except OSError as err:
+            print(f"chainrule explain: {os_error_message(err, path)}", file=sys.stderr)
             status = 1
             continue
         print(f"wrote {path}", file=sys.stderr)
