@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -84,6 +85,11 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
             values[name] = float(text)
         except ValueError:
             raise InvalidArgumentError(f"the value of '{name}' is not a number: '{text}'") from None
+        if math.isinf(values[name]) and "inf" not in text.lower():
+            raise InvalidArgumentError(
+                f"the value of '{name}' is too large for a float64 (at most about 1.8e308): "
+                f"'{text[:40]}{'...' if len(text) > 40 else ''}'"
+            )
     return values
 
 
@@ -156,8 +162,10 @@ def _first_non_finite_node(trace: Any) -> Any:
 
 def _value_note(trace: Any, node: Any) -> str:
     """``Sqrt got -1 and gave nan (not a number): ...`` with a word on why."""
-    inputs = ", ".join(format_value(trace.node(name).value) for name in node.inputs)
     result = format_value(node.value)
+    if not node.inputs:
+        return f"{node.name} is {result}; the computation starts from it"
+    inputs = ", ".join(format_value(trace.node(name).value) for name in node.inputs)
     if np.any(np.isnan(node.value)):
         why = (
             "nan means 'not a number': the input is outside where the function is defined "
