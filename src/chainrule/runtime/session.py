@@ -161,7 +161,8 @@ class Session:
                 return self._run_first(fetches, feed_dict)
             return runner(feed_dict)
         except ChainruleError as err:
-            raise _from_the_call(err) from err.__cause__
+            _drop_library_frames(err)
+            raise
 
     def _run_first(self, fetches: Any, feed_dict: dict | None) -> Any:
         """Validate a new kind of call, build (or find) its plan and keep a runner for it."""
@@ -203,7 +204,8 @@ class Session:
             try:
                 return shape(run(plan, values))
             except ChainruleError as err:
-                raise _from_the_call(err) from err.__cause__
+                _drop_library_frames(err)
+                raise
 
         return run_callable
 
@@ -301,10 +303,10 @@ class Session:
             return self.store.copies()
 
 
-def _from_the_call(err: ChainruleError) -> ChainruleError:
-    """``err`` without the library's frames, so its traceback ends at the user's call (its
-    message names the op's line); the cause, if any, keeps its full traceback."""
-    return err.with_traceback(None)
+def _drop_library_frames(err: ChainruleError) -> None:
+    """Forget where in the library ``err`` was raised: re-raised, its traceback then ends at
+    the user's call (its message names the op's line); its cause and context are kept."""
+    err.with_traceback(None)
 
 
 def _runner_key(fetches: Any, feed_dict: Any) -> Any:
