@@ -102,6 +102,7 @@ def test_a_variable_given_twice_is_refused(capsys):
         ("sqrt(x)", "x=-1", ["Sqrt got -1 and gave nan", "not a number"]),
         ("log(x)", "x=0", ["Log got 0 and gave -inf", "infinite"]),
         ("sqrt(x)", "x=0", ["d/dx is inf", "infinitely steep"]),
+        ("x*2", "x=inf", ["x is inf; the computation starts from it"]),
     ],
 )
 def test_nan_and_infinity_are_explained(capsys, expression, value, words):
@@ -109,6 +110,12 @@ def test_nan_and_infinity_are_explained(capsys, expression, value, words):
     err = capsys.readouterr().err
     for word in words:
         assert word in err
+
+
+def test_values_too_large_for_floats_are_refused(capsys):
+    assert main(["explain", "x*2", "x=1" + "0" * 400]) == 2
+    err = capsys.readouterr().err
+    assert "the value of 'x' is too large for a float64" in err and "Traceback" not in err
 
 
 def test_finite_results_have_no_note(capsys):

@@ -213,7 +213,8 @@ def test_truncated_header_and_broken_gzip_are_rejected(tmp_path):
     (tmp_path / "huge.idx").write_bytes(huge)
     with pytest.raises(InvalidArgumentError, match="is truncated"):
         data.read_idx(tmp_path / "huge.idx")
-    (tmp_path / "broken.gz").write_bytes(gzip.compress(b"\0" * 64)[:-9])
+    idx = _idx_bytes(np.zeros((4, 4, 4), np.uint8))
+    (tmp_path / "broken.gz").write_bytes(gzip.compress(idx)[:-9])
     with pytest.raises(InvalidArgumentError, match="not a valid gzip"):
         data.read_idx(tmp_path / "broken.gz")
 
@@ -279,3 +280,49 @@ def test_train_test_split_is_a_seeded_partition():
         data.train_test_split(X, y, test_size=50)
     with pytest.raises(InvalidArgumentError, match="fraction"):
         data.train_test_split(X, y, test_size=1.5)
+
+
+def peak_memory_of(fn) -> int:
+    """The peak of Python's allocations while ``fn`` runs, in bytes."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    except InvalidArgumentError:
+        pass
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path, tiny_mnist):
+    images, labels = tiny_mnist
+    bomb = gzip.compress(_idx_bytes(images) + bytes(200_000_000), compresslevel=9)
+    assert len(bomb) < 300_000
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(bomb)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(_idx_bytes(labels))
+    with pytest.raises(InvalidArgumentError, match=r"has trailing bytes.*\(5, 28, 28\)"):
+        data.load_mnist(tmp_path)
+    assert peak_memory_of(lambda: data.load_mnist(tmp_path)) < 5_000_000
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_sizes_a_file_cannot_hold_are_refused_before_reading(tmp_path, compress):
+    header = bytes([0, 0, 8, 3]) + struct.pack(">III", 60_000_000, 28, 28)
+    payload = header + bytes(1000)
+    name = "images.idx" + (".gz" if compress else "")
+    (tmp_path / name).write_bytes(gzip.compress(payload) if compress else payload)
+    kind = "a gzip file" if compress else "a file"
+    with pytest.raises(InvalidArgumentError, match=f"more than {kind} of .* bytes can hold"):
+        data.read_idx(tmp_path / name)
+    assert peak_memory_of(lambda: data.read_idx(tmp_path / name)) < 1_000_000
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (3, 0, 28)])
+def test_mnist_files_without_images_are_refused(tmp_path, shape):
+    images = np.zeros(shape, np.uint8)
+    write_mnist(tmp_path, images, np.zeros(shape[0], np.uint8))
+    with pytest.raises(InvalidArgumentError, match="holds no images") as info:
+        data.load_mnist(tmp_path)
+    assert "train-images-idx3-ubyte" in str(info.value)

@@ -254,3 +254,19 @@ def test_parsing_uses_no_eval(monkeypatch):
         patch.setattr(builtins, "exec", forbidden)
         e = expr.parse("2^3^2 + sin(x)")
     assert e.evaluate({"x": 0.0}) == 512.0
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_integer_values_too_large_for_floats_are_refused(value):
+    message = "variable 'x' is an integer of 401 digits, too large for a float64"
+    with pytest.raises(InvalidArgumentError, match=message):
+        cr.explain("x*2", {"x": value})
+    with pytest.raises(InvalidArgumentError, match=message):
+        expr.parse("x*2").evaluate({"x": value})
+
+
+def test_none_as_a_value_is_refused_not_computed_as_nan():
+    with pytest.raises(InvalidArgumentError, match="variable 'x' needs a number, got None"):
+        cr.explain("x*2", {"x": None})
+    with pytest.raises(InvalidArgumentError, match="variable 'x' needs a number, got None"):
+        expr.parse("x*2").evaluate({"x": None})

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import chainrule as cr
 from chainrule import train
 from chainrule.errors import GraphError, InvalidArgumentError, NotFoundError
+from chainrule.train.saver import read_checkpoint
 
 
 def build_model(seed=0):
@@ -402,3 +404,188 @@ def test_an_index_naming_npz_files_still_works(tmp_path):
     resumed.save(sess, str(tmp_path / "model"), global_step=3)
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model-2.npz", "model-3.npz"]
     assert train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model-3")
+
+
+# -- several savers and threads, interrupted saves, untrusted files (a newcomer's bad inputs) ----
+def small_session():
+    v = cr.Variable(np.arange(4.0), name="v")
+    sess = cr.Session()
+    sess.run(v.initializer)
+    return v, sess
+
+
+def checkpoint_files(directory):
+    return sorted(name for name in os.listdir(directory) if name.endswith(".npz"))
+
+
+def test_threads_saving_to_one_prefix_keep_the_index_true(tmp_path, monkeypatch):
+    from chainrule.train import saver as saver_module
+
+    original = saver_module._write_index
+    delays = iter(np.random.default_rng(0).uniform(0, 0.01, size=100))
+
+    def slow_write_index(*args):
+        time.sleep(next(delays))  # widen the window between choosing the files and writing them
+        original(*args)
+
+    monkeypatch.setattr(saver_module, "_write_index", slow_write_index)
+    _, sess = small_session()
+    saver = train.Saver(max_to_keep=2)
+    for round_ in range(10):  # each round: three threads save at once
+        start = threading.Barrier(3)
+
+        def save(step, start=start):
+            start.wait()
+            saver.save(sess, str(tmp_path / "model"), global_step=step)
+
+        threads = [threading.Thread(target=save, args=(10 * round_ + k,)) for k in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        state = train.get_checkpoint_state(str(tmp_path))
+        listed = [*state.all_model_checkpoint_paths, state.model_checkpoint_path]
+        assert all(train.checkpoint_exists(path) for path in listed), (round_, listed)
+        assert checkpoint_files(tmp_path) == sorted(
+            os.path.basename(p) + ".npz" for p in state.all_model_checkpoint_paths
+        )
+
+
+def test_a_new_saver_deletes_what_earlier_savers_kept_beyond_max_to_keep(tmp_path):
+    _, sess = small_session()
+    train.Saver().save(sess, str(tmp_path / "best"))  # another prefix's file is left alone
+    first = train.Saver(max_to_keep=3)
+    for step in (1, 2, 3):
+        first.save(sess, str(tmp_path / "model"), global_step=step)
+    resumed = train.Saver(max_to_keep=3)  # e.g. the same training, restarted
+    resumed.save(sess, str(tmp_path / "model"), global_step=3)  # first ones listed again
+    resumed.save(sess, str(tmp_path / "model"), global_step=4)
+    assert checkpoint_files(tmp_path) == ["best.npz", "model-2.npz", "model-3.npz", "model-4.npz"]
+    assert resumed.last_checkpoints == [str(tmp_path / f"model-{i}") for i in (2, 3, 4)]
+    state = train.get_checkpoint_state(str(tmp_path))
+    assert state.all_model_checkpoint_paths == resumed.last_checkpoints
+
+
+def interrupted_save_file(directory, name="model-1.npz", age=60.0):
+    path = Path(directory) / f".{name}.0123456789ab.tmp"
+    path.write_bytes(b"half a checkpoint")
+    when = time.time() - age
+    os.utime(path, (when, when))
+    return path
+
+
+def test_the_next_save_removes_what_interrupted_saves_left(tmp_path):
+    _, sess = small_session()
+    left_over = interrupted_save_file(tmp_path)
+    index_left_over = interrupted_save_file(tmp_path, "checkpoint")
+    just_started = interrupted_save_file(tmp_path, "model-9.npz", age=0.0)
+    not_ours = tmp_path / ".notes.tmp"
+    not_ours.write_text("a user's file")
+    train.Saver().save(sess, str(tmp_path / "model"), global_step=2)
+    assert not left_over.exists() and not index_left_over.exists()
+    assert just_started.exists()  # perhaps another save's, still being written
+    assert not_ours.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
+def test_a_save_in_progress_keeps_its_temporary_file(tmp_path):
+    import fcntl
+
+    _, sess = small_session()
+    in_progress = interrupted_save_file(tmp_path, "model-7.npz")
+    with open(in_progress, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as _write_atomically holds it
+        train.Saver().save(sess, str(tmp_path / "model"), global_step=2)
+        assert in_progress.exists()
+    train.Saver().save(sess, str(tmp_path / "model"), global_step=3)
+    assert not in_progress.exists()
+
+
+@pytest.mark.parametrize("name", ["../../x", "sub/checkpoint", "", "..", ".", 7])
+def test_latest_filename_must_be_a_plain_name(tmp_path, name):
+    _, sess = small_session()
+    folder = tmp_path / "a" / "b"
+    folder.mkdir(parents=True)
+    with pytest.raises(InvalidArgumentError, match="latest_filename must be a plain file name"):
+        train.Saver().save(sess, str(folder / "model"), latest_filename=name)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
+    with pytest.raises(InvalidArgumentError, match=repr(name).replace(".", r"\.")):
+        train.latest_checkpoint(str(folder), latest_filename=name)
+
+
+def test_latest_filename_names_another_index_in_the_folder(tmp_path):
+    _, sess = small_session()
+    path = train.Saver().save(sess, str(tmp_path / "model"), latest_filename="best_index")
+    assert (tmp_path / "best_index").is_file() and not (tmp_path / "checkpoint").exists()
+    assert train.latest_checkpoint(str(tmp_path), latest_filename="best_index") == path
+
+
+@pytest.mark.parametrize("step", [1.5, 2.0, np.float32(3.0), True, "4", np.array([5])])
+def test_global_step_must_be_an_integer(tmp_path, step):
+    _, sess = small_session()
+    with pytest.raises(InvalidArgumentError, match="global_step must be an integer") as info:
+        train.Saver().save(sess, str(tmp_path / "model"), global_step=step)
+    assert repr(step) in str(info.value)
+    assert checkpoint_files(tmp_path) == []
+
+
+def test_global_step_as_an_integer_or_an_integer_variable(tmp_path):
+    _, sess = small_session()
+    saver = train.Saver(max_to_keep=None)
+    float_step = cr.Variable(2.5, name="float_step")
+    int_step = cr.Variable(7, dtype=cr.int64, name="int_step")
+    sess.run([float_step.initializer, int_step.initializer])
+    assert saver.save(sess, str(tmp_path / "m"), global_step=np.int64(3)).endswith("m-3")
+    assert saver.save(sess, str(tmp_path / "m"), global_step=int_step).endswith("m-7")
+    with pytest.raises(InvalidArgumentError, match=r"got .*2\.5"):
+        saver.save(sess, str(tmp_path / "m"), global_step=float_step)
+
+
+def npz_with_member(path, name, header_shape, payload, compression=zipfile.ZIP_DEFLATED):
+    """A checkpoint whose one entry's header declares ``header_shape`` (float64) and whose data
+    is ``payload``: a hand-made archive, as an attacker or a damaged disk may produce."""
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": header_shape}
+    )
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        archive.writestr(name + ".npy", header.getvalue() + payload)
+
+
+def test_restore_checks_shapes_before_inflating_anything(tmp_path, monkeypatch):
+    v, sess = small_session()
+    big = 4_000_000  # 32 MB of zeros in a few KB of deflate
+    npz_with_member(tmp_path / "bomb.npz", "v", (big,), bytes(8 * big))
+    assert (tmp_path / "bomb.npz").stat().st_size < 100_000
+
+    def no_inflating(*args, **kwargs):
+        raise AssertionError("an array was read before the shapes were checked")
+
+    monkeypatch.setattr(np.lib.format, "read_array", no_inflating)
+    with pytest.raises(InvalidArgumentError) as info:
+        train.Saver([v]).restore(sess, str(tmp_path / "bomb"))
+    assert "checkpoint has shape (4000000,), the variable has shape (4,)" in str(info.value)
+    np.testing.assert_array_equal(sess.run(v), np.arange(4.0))
+
+
+@pytest.mark.parametrize(
+    "header_shape, payload",
+    [((10**9,), bytes(80)), ((2,), bytes(8 * 1000)), ((4,), bytes(8 * 3))],
+)
+def test_entries_whose_size_disagrees_with_their_header_are_refused(
+    tmp_path, header_shape, payload
+):
+    v, sess = small_session()
+    npz_with_member(tmp_path / "lying.npz", "v", header_shape, payload)
+    expected = f"declares shape ({header_shape[0]},) of float64 ({8 * header_shape[0]} bytes)"
+    for read in (
+        lambda: read_checkpoint(str(tmp_path / "lying")),
+        lambda: train.load_variable(str(tmp_path / "lying"), "v"),
+        lambda: train.list_variables(str(tmp_path / "lying")),
+        lambda: train.Saver([v]).restore(sess, str(tmp_path / "lying")),
+    ):
+        with pytest.raises(InvalidArgumentError, match="not a valid checkpoint") as info:
+            read()
+        assert expected in str(info.value) and "'v'" in str(info.value)

@@ -17,11 +17,14 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from chainrule.errors import InvalidArgumentError
 from chainrule.web.compute import explain_payload, json_safe
 from chainrule.web.server import (
     MAX_BODY_BYTES,
+    HostCheck,
     bind_socket,
     create_app,
+    host_name,
     is_loopback,
     serve_in_background,
     url_of,
@@ -150,6 +153,10 @@ def test_overlong_expression_is_refused_by_the_parser(client):
         (b'{"expr": "x", "values": {"x": true}}', "must be a number"),
         (b'{"expr": "x", "values": {"x": NaN}}', "not a number"),
         (b'{"expr": "x", "values": {"x": 1e999}}', "must be finite"),
+        (b'{"expr": "x", "values": {"x": 1' + b"0" * 400 + b"}}", "must be finite"),
+        (b'{"expr": "x", "values": {"x": 1' + b"0" * 5000 + b"}}", "not valid JSON"),
+        (b'{"expr": "x", "values": ' + b"[" * 8000 + b"]" * 8000 + b"}", "nested too deeply"),
+        (b'{"expr": "x", "values": {"x": "\xff"}}', "not valid JSON"),
     ],
 )
 def test_malformed_requests_are_refused(client, body, message):
@@ -197,6 +204,56 @@ def test_page_and_static_files_are_served(client):
     assert "javascript" in script.headers["content-type"]
     assert client.get("/static/style.css").status_code == 200
     assert client.get("/static/../server.py").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/static/style.css", "/no-such-page"])
+def test_every_answer_forbids_sniffing_and_outside_content(client, path):
+    headers = client.get(path).headers
+    assert headers["x-content-type-options"] == "nosniff"
+    policy = headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_refusals_carry_the_security_headers_too(client):
+    response = client.post("/api/explain", content=b"[", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# -- DNS rebinding -------------------------------------------------------------------------------
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8000", "127.0.0.1:1", "[::1]:8000"])
+def test_loopback_names_are_accepted(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "192.168.1.10", "[::]"])
+def test_requests_addressed_to_other_names_are_refused(client, host):
+    response = client.get("/", headers={"Host": host})
+    assert response.status_code == 403
+    assert "addressed to this machine" in response.json()["error"]
+    assert "chainrule serve" in response.json()["error"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "file://", "http://10.0.0.1"])
+def test_requests_from_other_sites_pages_are_refused(client, origin):
+    response = client.post("/api/explain", json={"expr": "x"}, headers={"Origin": origin})
+    assert response.status_code == 403
+    assert "other sites" in response.json()["error"] and origin in response.json()["error"]
+
+
+def test_the_pages_own_origin_is_accepted(client):
+    origin = str(client.base_url).rstrip("/")
+    response = client.post("/api/explain", json={"expr": "x"}, headers={"Origin": origin})
+    assert response.status_code == 200
+
+
+def test_serving_other_machines_accepts_their_names_and_ip_numbers():
+    check = HostCheck(frozenset({"mybox.lan"}), any_ip=True)
+    assert check.allows("mybox.lan") and check.allows("192.168.1.10") and check.allows("::1")
+    assert not check.allows("evil.example")
+    assert not HostCheck().allows("192.168.1.10") and HostCheck().allows("127.0.0.2")
+    assert host_name("[::1]:80") == "::1" and host_name("Example.ORG:8000") == "example.org"
 
 
 # -- time limits, workers and the real server ---------------------------------------------------
@@ -310,3 +367,22 @@ def test_serve_command_prints_its_url_and_serves_the_page(tmp_path):
     # uvicorn shuts down cleanly, then ends with the signal it was stopped by
     assert process.returncode in (0, -signal.SIGTERM), errors
     assert "Traceback" not in errors
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0.0, -1.0, "soon"])
+def test_time_limit_must_be_positive_and_finite(timeout):
+    with pytest.raises(InvalidArgumentError, match="positive, finite number of seconds"):
+        create_app(timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-inf", "0", "abc"])
+def test_serve_command_refuses_a_bad_timeout(timeout):
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "serve", "--no-browser", f"--timeout={timeout}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--timeout" in done.stderr and "seconds" in done.stderr
+    assert "Traceback" not in done.stderr and "chainrule explorer" not in done.stdout

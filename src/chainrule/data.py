@@ -17,7 +17,7 @@ import os
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -208,51 +208,77 @@ _IDX_DTYPES = {
 }
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip signature."""
+#: deflate inflates at most about 1032 bytes per compressed byte: a gzip file whose header
+#: promises more data than that cannot hold it
+MAX_DEFLATE_RATIO = 1032
+
+
+def _open_idx(path: Path) -> tuple[IO[bytes], int, bool]:
+    """The file's byte stream (gunzipped as it is read when it is gzipped), its size on disk
+    and whether it is gzipped."""
     try:
-        raw = path.read_bytes()
+        f = path.open("rb")
     except FileNotFoundError:
         raise NotFoundError(f"no such file: '{path}'") from None
     except OSError as err:
         raise InvalidArgumentError(f"cannot read '{path}': {err.strerror or err}") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+    size = os.fstat(f.fileno()).st_size
+    gzipped = f.read(2) == b"\x1f\x8b"
+    f.seek(0)
+    return (gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f), size, gzipped
+
+
+def _read_exactly(stream: IO[bytes], count: int, path: Path) -> bytes:
+    """Up to ``count`` bytes of ``stream`` (fewer only at its end); gzip errors are clear."""
     try:
-        return gzip.decompress(raw)
+        return stream.read(count)
     except (OSError, EOFError, zlib.error) as err:
         raise InvalidArgumentError(f"'{path}' is not a valid gzip file: {err}") from None
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """One IDX file (the MNIST format; plain or gzipped) as an array of its stored shape."""
+    """One IDX file (the MNIST format; plain or gzipped) as an array of its stored shape.
+
+    The sizes in the header are checked against the file before its data is read (or
+    inflated), so a damaged or hostile file cannot make it allocate more than it holds.
+    """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        magic = int.from_bytes(data[:4].ljust(4, b"\0"), "big")
-        raise InvalidArgumentError(
-            f"'{path}' is not an IDX file: bad magic number 0x{magic:08X} "
-            "(expected 0x000008.. for bytes, e.g. 0x00000803 for images, 0x00000801 for labels)"
-        )
-    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise InvalidArgumentError(
-            f"'{path}' is truncated: its header needs {header} bytes, the file has {len(data)}"
-        )
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + math.prod(shape) * dtype.itemsize
-    if len(data) != expected:
-        state = "is truncated" if len(data) < expected else "has trailing bytes"
+    stream, size_on_disk, gzipped = _open_idx(path)
+    with stream:
+        start = _read_exactly(stream, 4, path)
+        if len(start) < 4 or start[0] != 0 or start[1] != 0 or start[2] not in _IDX_DTYPES:
+            magic = int.from_bytes(start.ljust(4, b"\0"), "big")
+            raise InvalidArgumentError(
+                f"'{path}' is not an IDX file: bad magic number 0x{magic:08X} "
+                "(expected 0x000008.. for bytes, e.g. 0x00000803 for images, 0x00000801 for labels)"
+            )
+        dtype, ndim = _IDX_DTYPES[start[2]], start[3]
+        header = 4 + 4 * ndim
+        dims = _read_exactly(stream, 4 * ndim, path)
+        if len(dims) < 4 * ndim:
+            raise InvalidArgumentError(
+                f"'{path}' is truncated: its header needs {header} bytes, "
+                f"the file has {4 + len(dims)}"
+            )
+        shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
+        expected = header + math.prod(shape) * dtype.itemsize
+        capacity = size_on_disk * MAX_DEFLATE_RATIO if gzipped else size_on_disk
+        if expected > capacity:
+            raise InvalidArgumentError(
+                f"'{path}' is truncated: the header promises shape {shape} ({expected} bytes "
+                f"in all), more than {'a gzip file' if gzipped else 'a file'} of "
+                f"{size_on_disk} bytes can hold"
+            )
+        body = _read_exactly(stream, expected - header, path)
+        trailing = _read_exactly(stream, 1, path)
+    if len(body) < expected - header or trailing:
+        state = "has trailing bytes" if trailing else "is truncated"
+        held = "more" if trailing else f"{header + len(body)} bytes"
         raise InvalidArgumentError(
             f"'{path}' {state}: the header promises shape {shape} ({expected} bytes in all), "
-            f"the file has {len(data)} bytes"
+            f"the file has {held}"
         )
-    return (
-        np.frombuffer(data, dtype=dtype, offset=header)
-        .reshape(shape)
-        .astype(dtype.newbyteorder("="))
-    )
+    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 _MNIST_PREFIX = {"train": "train", "test": "t10k"}
@@ -315,6 +341,11 @@ def _check_mnist_arrays(
         raise InvalidArgumentError(
             f"'{images_path.name}' holds {len(images)} images but '{labels_path.name}' "
             f"holds {len(labels)} labels"
+        )
+    if len(images) == 0 or images.shape[1] == 0 or images.shape[2] == 0:
+        raise InvalidArgumentError(
+            f"'{images_path}' holds no images (its header says {images.shape[0]} of "
+            f"{images.shape[1]}x{images.shape[2]} pixels); there is nothing to learn from"
         )
 
 

@@ -160,7 +160,7 @@ class Expression:
             raise InvalidArgumentError(
                 f"variable '{missing[0]}' of '{self.text}' needs a value, e.g. {missing[0]}=1"
             )
-        return {node: _scalar(values[name], name) for name, node in self.variables.items()}
+        return {node: expression_value(name, values[name]) for name, node in self.variables.items()}
 
     def evaluate(self, values: Mapping[str, Any] | None = None) -> float:
         """The expression's value for ``values`` (variable name → number)."""
@@ -175,9 +175,18 @@ class Expression:
         return f"<chainrule.expr.Expression {self.text!r} variables={list(self.variables)}>"
 
 
-def _scalar(value: Any, name: str) -> np.ndarray:
+def expression_value(name: str, value: Any) -> np.ndarray:
+    """The value of variable ``name`` as a float64 scalar, or an error naming the variable."""
+    if value is None:  # NumPy would make it nan and compute on silently
+        raise InvalidArgumentError(f"variable '{name}' needs a number, got None")
     try:
         array = np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        digits = len(str(abs(value))) if isinstance(value, int) else None
+        size = f"an integer of {digits} digits" if digits else "a number"
+        raise InvalidArgumentError(
+            f"variable '{name}' is {size}, too large for a float64 (at most about 1.8e308)"
+        ) from None
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"variable '{name}' needs a number, got {value!r}") from None
     if array.shape != ():

@@ -24,7 +24,7 @@ import numpy as np
 
 from .autodiff import backprop
 from .errors import InvalidArgumentError, NotFoundError
-from .expr import BUILD_LOCK, Expression, parse
+from .expr import BUILD_LOCK, Expression, expression_value, parse
 from .graph import Graph, Node, Tensor, topological_order
 from .ops import array_ops
 from .ops.base import Constant, Placeholder, convert_to_tensor
@@ -256,7 +256,7 @@ def _resolve_feed(
     for key, value in feed.items():
         node = _feed_node(graph, expression, key)
         if isinstance(node.op, Placeholder) and expression is not None:
-            value = _expression_value(node.name, value)
+            value = expression_value(node.op.name, value)
         resolved[node] = value
     if expression is not None:
         missing = [name for name, node in expression.variables.items() if node not in resolved]
@@ -286,16 +286,6 @@ def _feed_node(graph: Graph, expression: Expression | None, key: Any) -> Node:
                 ) from None
             raise
     raise InvalidArgumentError(f"cannot feed {key!r}: use graph nodes or their names as keys")
-
-
-def _expression_value(name: str, value: Any) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"variable '{name}' needs a number, got {value!r}") from None
-    if array.shape != ():
-        raise InvalidArgumentError(f"variable '{name}' needs a single number, got {value!r}")
-    return array
 
 
 def _run(

@@ -21,6 +21,7 @@ import chainrule as cr
 from chainrule import data
 from chainrule.errors import ChainruleError
 
+from . import output_folder
 from .progress import progress_bar
 
 DEFAULT_OUT = "chainrule-demo"
@@ -183,8 +184,7 @@ def run_network(
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out)
     quiet = bool(args.quiet)
 
     rng = np.random.RandomState(0)

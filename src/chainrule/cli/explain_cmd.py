@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..errors import ChainruleError, InvalidArgumentError
 from ..trace import format_value
+from . import os_error_message
 
 #: the most chain-rule paths printed per variable
 SHOWN_PATHS = 8
@@ -83,6 +85,11 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
             values[name] = float(text)
         except ValueError:
             raise InvalidArgumentError(f"the value of '{name}' is not a number: '{text}'") from None
+        if math.isinf(values[name]) and "inf" not in text.lower():
+            raise InvalidArgumentError(
+                f"the value of '{name}' is too large for a float64 (at most about 1.8e308): "
+                f"'{text[:40]}{'...' if len(text) > 40 else ''}'"
+            )
     return values
 
 
@@ -155,8 +162,10 @@ def _first_non_finite_node(trace: Any) -> Any:
 
 def _value_note(trace: Any, node: Any) -> str:
     """``Sqrt got -1 and gave nan (not a number): ...`` with a word on why."""
-    inputs = ", ".join(format_value(trace.node(name).value) for name in node.inputs)
     result = format_value(node.value)
+    if not node.inputs:
+        return f"{node.name} is {result}; the computation starts from it"
+    inputs = ", ".join(format_value(trace.node(name).value) for name in node.inputs)
     if np.any(np.isnan(node.value)):
         why = (
             "nan means 'not a number': the input is outside where the function is defined "
@@ -197,8 +206,12 @@ def _write_pictures(args: argparse.Namespace, trace: Any, dot: Any) -> int:
                     handle.write(dot.to_dot(trace))
             else:
                 dot.render(trace, path, format=fmt)
-        except (ChainruleError, OSError) as err:
+        except ChainruleError as err:
             print(f"chainrule explain: {err}", file=sys.stderr)
+            status = 1
+            continue
+        except OSError as err:
+            print(f"chainrule explain: {os_error_message(err, path)}", file=sys.stderr)
             status = 1
             continue
         print(f"wrote {path}", file=sys.stderr)

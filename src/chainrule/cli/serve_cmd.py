@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=5.0,
         help="seconds one computation may take before it is stopped (default 5)",
     )
@@ -44,6 +45,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="computations that may run at the same time (default 2)",
     )
     parser.set_defaults(run=run)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds: nan or inf would leave runaway computations running."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive, finite number of seconds such as 5, got {text}"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,9 +73,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     from ..errors import ChainruleError
 
-    if args.timeout <= 0:
-        print("--timeout must be a positive number of seconds", file=sys.stderr)
-        return 2
     try:
         serve(
             host=args.host,

@@ -25,6 +25,7 @@ import chainrule as cr
 from chainrule import data
 from chainrule.errors import ChainruleError
 
+from . import output_folder
 from .progress import progress_bar
 
 CHECKPOINT_DIR = "checkpoints"
@@ -283,17 +284,49 @@ def run(args: argparse.Namespace) -> int:
     except ChainruleError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            f"error: not enough memory for a network with {args.hidden} hidden units; "
+            "choose a smaller --hidden (or --batch-size)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+#: bytes per weight while training: float64 while drawn, float32 value, gradient, two Adam slots
+BYTES_PER_WEIGHT = 8 + 4 * 4
+
+
+def check_fits_in_memory(n_inputs: int, n_hidden: int, n_classes: int, n_rows: int) -> None:
+    """Refuse a network that cannot fit in this machine's memory before allocating any of it."""
+    weights = (n_inputs + 1) * n_hidden + (n_hidden + 1) * n_classes
+    needed = weights * BYTES_PER_WEIGHT + 2 * 4 * n_rows * n_hidden
+    available = _physical_memory()
+    if available is not None and needed > available:
+        raise cr.errors.InvalidArgumentError(
+            f"--hidden {n_hidden} needs about {needed / 1e9:.0f} GB of memory for a "
+            f"{n_inputs}-{n_hidden}-{n_classes} network, and this machine has "
+            f"{available / 1e9:.0f} GB; choose a smaller --hidden"
+        )
+
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes, where the system says (``None`` elsewhere)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _train(args: argparse.Namespace) -> int:
     from chainrule import plots
 
-    out = Path(args.out or f"chainrule-train-{args.dataset}").expanduser().resolve()
-    checkpoints = out / CHECKPOINT_DIR
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out or f"chainrule-train-{args.dataset}")
+    checkpoints = output_folder(out / CHECKPOINT_DIR, "the checkpoints folder")
 
     X_train, X_test, y_train, y_test = load_dataset(args)
     n_classes = int(max(y_train.max(), y_test.max())) + 1
+    check_fits_in_memory(X_train.shape[1], args.hidden, n_classes, len(X_test))
     model = build_model(
         X_train.shape[1], args.hidden, n_classes, args.optimizer, args.lr, args.seed
     )

@@ -51,21 +51,31 @@ class MatMul(Operation):
         dtype = common_dtype([a, b])
         if a.shape is None or b.shape is None:
             return None, dtype
-        if len(a.shape) < 2 or len(b.shape) < 2:
-            raise ShapeError(
-                f"matmul needs inputs of rank >= 2, got {fmt(a.shape)} @ {fmt(b.shape)}"
-            )
-        a_inner = a.shape[-2 if self.transpose_a else -1]
-        b_inner = b.shape[-1 if self.transpose_b else -2]
+        problem = self._shape_problem(a.shape, b.shape)
+        if problem is not None:
+            raise ShapeError(problem)
+        return self.shape_rule(a.shape, b.shape), dtype
+
+    def _shape_problem(self, a: Shape, b: Shape) -> str | None:
+        """Why shapes ``a`` and ``b`` cannot be multiplied (``None`` if they can or may).
+
+        The same words at graph-build time (static shapes) and at run time (actual shapes).
+        """
+        assert a is not None and b is not None
+        if len(a) < 2 or len(b) < 2:
+            return f"matmul needs inputs of rank >= 2, got {fmt(a)} @ {fmt(b)}"
+        a_inner = a[-2 if self.transpose_a else -1]
+        b_inner = b[-1 if self.transpose_b else -2]
         if a_inner is not None and b_inner is not None and a_inner != b_inner:
-            raise ShapeError(f"inner dimensions differ: {self._shapes_text(a, b)}")
+            return f"inner dimensions differ: {self._shapes_text(a, b)}"
         try:
-            return self.shape_rule(a.shape, b.shape), dtype
+            broadcast_dims(a[:-2], b[:-2])
         except ShapeError:
-            raise ShapeError(
-                f"batch dimensions {fmt(a.shape[:-2])} and {fmt(b.shape[:-2])} cannot be "
+            return (
+                f"batch dimensions {fmt(a[:-2])} and {fmt(b[:-2])} cannot be "
                 f"broadcast together: {self._shapes_text(a, b)}"
-            ) from None
+            )
+        return None
 
     def shape_rule(self, a: Shape, b: Shape) -> Shape:
         """Batch axes broadcast, then ``a``'s rows and ``b``'s columns (after transposes)."""
@@ -75,9 +85,9 @@ class MatMul(Operation):
         cols = b[-2] if self.transpose_b else b[-1]
         return broadcast_dims(a[:-2], b[:-2]) + (rows, cols)
 
-    def _shapes_text(self, a: Tensor, b: Tensor) -> str:
+    def _shapes_text(self, a: Shape, b: Shape) -> str:
         """``(3, 2) @ (3, 2)``, with ``transpose_a``/``transpose_b`` noted when set."""
-        text = f"{fmt(a.shape)} @ {fmt(b.shape)}"
+        text = f"{fmt(a)} @ {fmt(b)}"
         flags = [
             f
             for f, on in (("transpose_a", self.transpose_a), ("transpose_b", self.transpose_b))
@@ -93,9 +103,32 @@ class MatMul(Operation):
         return np.matmul(a, b)
 
     def kernel(self) -> Any:
+        if not self._statically_checked():
+            return self._checked_compute
         if not self.transpose_a and not self.transpose_b:
             return np.matmul
         return self.compute
+
+    def _statically_checked(self) -> bool:
+        """Whether the graph-build check covered every shape a run can feed: known ranks,
+        inner dimensions and batch dimensions."""
+        a, b = (x.shape for x in self.inputs)
+        if a is None or b is None:
+            return False
+        inner = (a[-2 if self.transpose_a else -1], b[-1 if self.transpose_b else -2])
+        return is_known(inner) and is_known(a[:-2]) and is_known(b[:-2])
+
+    def _checked_compute(self, a: Any, b: Any) -> Any:
+        """``compute``, with NumPy's shape errors reported as at graph-build time."""
+        if np.ndim(a) < 2 or np.ndim(b) < 2:
+            raise ShapeError(self._shape_problem(np.shape(a), np.shape(b)))
+        try:
+            return self.compute(a, b)
+        except ValueError:
+            problem = self._shape_problem(np.shape(a), np.shape(b))
+            if problem is None:
+                raise
+            raise ShapeError(problem) from None
 
 
 def matmul(

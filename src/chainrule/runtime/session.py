@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FailedPreconditionError, GraphError, InvalidArgumentError
+from ..errors import ChainruleError, FailedPreconditionError, GraphError, InvalidArgumentError
 from ..graph import (
     Graph,
     Node,
@@ -155,12 +155,16 @@ class Session:
         raises leaves the session's state as it was (``docs/runs.md``).
         """
         try:
-            runner = self._runners.get(_runner_key(fetches, feed_dict))
-        except TypeError:  # not iterable or not hashable: the full path reports it
-            runner = None
-        if runner is None:
-            return self._run_first(fetches, feed_dict)
-        return runner(feed_dict)
+            try:
+                runner = self._runners.get(_runner_key(fetches, feed_dict))
+            except TypeError:  # not iterable or not hashable: the full path reports it
+                runner = None
+            if runner is None:
+                return self._run_first(fetches, feed_dict)
+            return runner(feed_dict)
+        except ChainruleError as err:
+            _drop_library_frames(err)
+            raise
 
     def _run_first(self, fetches: Any, feed_dict: dict | None) -> Any:
         """Validate a new kind of call, build (or find) its plan and keep a runner for it."""
@@ -199,7 +203,11 @@ class Session:
         def run_callable(*values: Any) -> Any:
             if len(values) != count:
                 raise InvalidArgumentError(f"expected {count} feed values, got {len(values)}")
-            return shape(run(plan, values))
+            try:
+                return shape(run(plan, values))
+            except ChainruleError as err:
+                _drop_library_frames(err)
+                raise
 
         return run_callable
 
@@ -295,6 +303,12 @@ class Session:
         """A copy of every variable value held by this session."""
         with self._lock:
             return self.store.copies()
+
+
+def _drop_library_frames(err: ChainruleError) -> None:
+    """Forget where in the library ``err`` was raised: re-raised, its traceback then ends at
+    the user's call (its message names the op's line); its cause and context are kept."""
+    err.with_traceback(None)
 
 
 def _runner_key(fetches: Any, feed_dict: Any) -> Any:

@@ -8,9 +8,13 @@
 - Atomic: a checkpoint is written to a temporary file in the same directory, flushed and
   fsynced, then renamed over the final name (and the directory fsynced), so a crash mid-save
   leaves the previous checkpoint intact. The small ``checkpoint`` index file (TF1's format:
-  ``model_checkpoint_path: "..."`` lines) is replaced the same way.
-- Validated: ``restore`` checks every name, shape and dtype before assigning anything and
-  reports every mismatch at once; a truncated or corrupt file is a clear error. The values are
+  ``model_checkpoint_path: "..."`` lines) is replaced the same way, one thread at a time;
+  temporary files left by an interrupted save are removed by the next save to the folder.
+- Kept as TF1 keeps them: ``max_to_keep`` counts the checkpoints of the prefix that the index
+  lists, so a new Saver (a resumed run) also deletes the oldest files of earlier ones.
+- Validated: ``restore`` checks every name, shape and dtype, from the arrays' headers and before
+  inflating any data, and reports every mismatch at once; a truncated or corrupt file (one
+  whose sizes disagree with its headers) is a clear error. The values are
   loaded through the session's store all at once: a load that fails midway loads nothing.
 
 Unlike TF1, the index names checkpoints in its own directory relative to it (TF1 writes the
@@ -22,8 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import secrets
+import threading
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +64,15 @@ __all__ = [
 
 SUFFIX = ".npz"
 INDEX_FILENAME = "checkpoint"
+#: the temporary files ``_write_atomically`` writes: ``.model-3.npz.0123456789ab.tmp``
+TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+#: a temporary file this old, that no save holds, was left by an interrupted save
+STALE_AFTER_SECONDS = 1.0
+
+try:
+    import fcntl
+except ImportError:  # Windows: an interrupted save's files are recognised by their age alone
+    fcntl = None  # type: ignore[assignment]
 
 
 class Saver:
@@ -107,7 +124,9 @@ class Saver:
         name as TF1 does. The ``checkpoint`` index next to it names the latest checkpoint.
         """
         self._check_session(sess)
-        prefix = _prefix(_checkpoint_path(save_path, "save")) + self._step_suffix(sess, global_step)
+        index_name = _index_name(latest_filename)
+        base = _prefix(_checkpoint_path(save_path, "save"))
+        prefix = base + self._step_suffix(sess, global_step)
         path = _data_file(prefix)
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
@@ -116,9 +135,11 @@ class Saver:
             )
         arrays = self._current_values(sess)
         try:
+            _remove_interrupted_saves(directory)
             _write_atomically(path, lambda f: _write_npz(f, arrays))
             if write_state:
-                self._record(prefix, latest_filename or INDEX_FILENAME)
+                with _index_lock(os.path.join(directory, index_name)):
+                    self._record(base, prefix, index_name)
         except OSError as err:
             raise FailedPreconditionError(f"could not write checkpoint '{path}': {err}") from err
         return prefix
@@ -127,10 +148,15 @@ class Saver:
         if global_step is None:
             return ""
         step = sess.run(global_step) if isinstance(global_step, Tensor) else global_step
-        try:
-            number = int(step)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"global_step must be an integer, got {step!r}") from None
+        kind = (
+            np.asarray(step).dtype.kind if isinstance(step, int | np.ndarray | np.generic) else ""
+        )
+        if kind not in ("i", "u") or np.ndim(step) != 0:
+            raise InvalidArgumentError(
+                f"global_step must be an integer (a Python int or an integer variable), got "
+                f"{step!r}: the step number goes into the checkpoint's file name"
+            )
+        number = int(step)
         return f"-{number:08d}" if self._pad_step_number else f"-{number}"
 
     def _current_values(self, sess: Any) -> dict[str, np.ndarray]:
@@ -139,19 +165,24 @@ class Saver:
         values = sess.run([self._variables[n] for n in names]) if names else []
         return {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
 
-    def _record(self, prefix: str, index_name: str) -> None:
-        """Note ``prefix`` as the latest checkpoint, update the index, delete the oldest ones."""
-        if prefix in self._last_checkpoints:
-            self._last_checkpoints.remove(prefix)
-        self._last_checkpoints.append(prefix)
+    def _record(self, base: str, prefix: str, index_name: str) -> None:
+        """Note ``prefix`` as the latest checkpoint, update the index, delete the oldest ones.
+
+        The checkpoints of ``base`` that the index lists count too, written by this Saver or an
+        earlier one (run under the index's lock).
+        """
+        directory = os.path.dirname(os.path.abspath(prefix))
+        listed = _listed_checkpoints(directory, index_name, base)
+        known = listed + [p for p in self._last_checkpoints if p not in listed]
+        kept = [p for p in known if p != prefix and checkpoint_exists(p)] + [prefix]
         dropped: list[str] = []
         if not self._max_to_keep:
-            self._last_checkpoints = [prefix]
-        elif len(self._last_checkpoints) > self._max_to_keep:
-            dropped = self._last_checkpoints[: -self._max_to_keep]
-            self._last_checkpoints = self._last_checkpoints[-self._max_to_keep :]
-        directory = os.path.dirname(os.path.abspath(prefix))
-        _write_index(directory, index_name, prefix, self._last_checkpoints)
+            kept = [prefix]
+        elif len(kept) > self._max_to_keep:
+            dropped = kept[: -self._max_to_keep]
+            kept = kept[-self._max_to_keep :]
+        self._last_checkpoints = kept
+        _write_index(directory, index_name, prefix, kept)
         for old in dropped:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(_data_file(old))
@@ -165,8 +196,11 @@ class Saver:
         """
         self._check_session(sess)
         path = _find_checkpoint(_checkpoint_path(save_path, "restore"))
-        arrays, available = _load_checkpoint(path, list(self._variables))
-        _check_compatible(path, self._variables, arrays, available)
+        arrays, _ = _load_checkpoint(
+            path,
+            list(self._variables),
+            check=lambda entries: _check_compatible(path, self._variables, entries),
+        )
         new_values = {var: var.new_value(arrays[name]) for name, var in self._variables.items()}
         sess.store.load_all(new_values)
 
@@ -212,6 +246,71 @@ def _name_variables(
 
 
 # -- files -----------------------------------------------------------------------------------------
+def _index_name(latest_filename: Any) -> str:
+    """The index's file name (``checkpoint`` by default): a plain name, so it stays in the
+    checkpoints' folder."""
+    if latest_filename is None:
+        return INDEX_FILENAME
+    if (
+        not isinstance(latest_filename, str)
+        or latest_filename in ("", ".", "..")
+        or any(sep and sep in latest_filename for sep in (os.sep, os.altsep, "/"))
+    ):
+        raise InvalidArgumentError(
+            f"latest_filename must be a plain file name such as 'checkpoint' (it is written "
+            f"next to the checkpoints), got {latest_filename!r}"
+        )
+    return latest_filename
+
+
+_INDEX_LOCKS: dict[str, threading.Lock] = {}
+_INDEX_LOCKS_GUARD = threading.Lock()
+
+
+def _index_lock(index_path: str) -> threading.Lock:
+    """The lock that serialises updates of the index ``index_path`` across threads."""
+    with _INDEX_LOCKS_GUARD:
+        return _INDEX_LOCKS.setdefault(os.path.abspath(index_path), threading.Lock())
+
+
+def _listed_checkpoints(directory: str, index_name: str, base: str) -> list[str]:
+    """The checkpoints of ``base`` (``base`` or ``base-STEP``) that the index lists, oldest
+    first; none if the index is missing or unreadable (it is about to be rewritten)."""
+    try:
+        state = get_checkpoint_state(directory, index_name)
+    except InvalidArgumentError:
+        return []
+    if state is None:
+        return []
+    stem = os.path.abspath(base)
+    pattern = re.compile(re.escape(stem) + r"(-\d+)?")
+    paths = state.all_model_checkpoint_paths or [state.model_checkpoint_path]
+    return [p for p in paths if pattern.fullmatch(os.path.abspath(p))]
+
+
+def _remove_interrupted_saves(directory: str) -> None:
+    """Delete the temporary files that interrupted saves left in ``directory``: those no
+    running save holds (POSIX: locked by their writer) and not written in the last second."""
+    try:
+        names = [n for n in os.listdir(directory) if TEMPORARY.match(n)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        with contextlib.suppress(OSError):
+            if time.time() - os.stat(path).st_mtime < STALE_AFTER_SECONDS:
+                continue
+            if fcntl is None:
+                os.remove(path)
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a save writes it
+                os.remove(path)
+            finally:
+                os.close(fd)
+
+
 def _checkpoint_path(save_path: Any, caller: str) -> str | os.PathLike:
     """``save_path`` if it is a path (a string or ``os.PathLike``), else a clear error."""
     if not isinstance(save_path, str | os.PathLike):
@@ -280,6 +379,8 @@ def _write_atomically(path: str, write: Any) -> None:
         temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
     )
     try:
+        if fcntl is not None:  # a later save's clean-up leaves a file alone while it is held
+            fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -349,46 +450,81 @@ _HEADER_READERS = {
 }
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """One array of a checkpoint archive, as its header declares it (nothing inflated)."""
+
+    member: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+@contextlib.contextmanager
+def _open_archive(path: str) -> Iterator[tuple[zipfile.ZipFile, dict[str, _Entry]]]:
+    """The checkpoint archive at ``path`` and its entries by name, checked from the headers:
+    each entry's declared size must be that of its declared shape and dtype."""
+    # the file is opened here, not by zipfile, so that it is closed even when the archive
+    # turns out to be damaged
+    with open(path, "rb") as f:
+        if f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX:
+            raise _corrupt(path, "it holds a single array, not a set of named variables")
+        try:
+            archive = zipfile.ZipFile(f)
+        except Exception as err:  # zipfile's format errors: all mean a bad file
+            raise _corrupt(path, f"{type(err).__name__}: {err}") from None
+        with archive:
+            yield archive, _read_entries(archive, path)
+
+
+def _read_entries(archive: zipfile.ZipFile, path: str) -> dict[str, _Entry]:
+    entries = {}
+    for member in archive.infolist():
+        name = member.filename.removesuffix(".npy")
+        try:
+            with archive.open(member) as f:
+                read_header = _HEADER_READERS[np.lib.format.read_magic(f)]
+                shape, _, dtype = read_header(f)
+                header_size = f.tell()
+        except Exception as err:  # zipfile's and numpy's format errors: all mean a bad file
+            raise _corrupt(path, f"the entry '{name}': {type(err).__name__}: {err}") from None
+        if dtype.hasobject:
+            raise _corrupt(path, f"the entry '{name}' holds Python objects, not numbers")
+        size = math.prod(shape) * dtype.itemsize
+        if member.file_size != header_size + size:
+            raise _corrupt(
+                path,
+                f"the entry '{name}' declares shape {fmt(shape)} of {dtype} ({size} bytes) "
+                f"but holds {member.file_size - header_size} bytes",
+            )
+        entries[name] = _Entry(member, tuple(shape), dtype)
+    return entries
+
+
 def _read_shapes(path: str) -> dict[str, list[int]]:
     """The shape of every array in the checkpoint file ``path``, from the headers alone."""
-    shapes = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                with archive.open(member) as f:
-                    read_header = _HEADER_READERS[np.lib.format.read_magic(f)]
-                    shape, _, _ = read_header(f)
-                shapes[member.removesuffix(".npy")] = list(shape)
-    except Exception as err:  # zipfile's and numpy's format errors: all mean a bad file
-        raise _corrupt(path, f"{type(err).__name__}: {err}") from None
-    return shapes
+    with _open_archive(path) as (_, entries):
+        return {name: list(entry.shape) for name, entry in entries.items()}
 
 
 def _load_checkpoint(
-    path: str, names: Sequence[str] | None
+    path: str, names: Sequence[str] | None, check: Any = None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays ``names`` (all by default; those present) of the checkpoint file ``path``,
-    and the names it holds. Any file that is not a readable NPZ archive is a clear error.
+    and the names it holds. ``check(entries)`` runs on the headers before any array is
+    inflated. Any file that is not a readable NPZ archive is a clear error.
     """
-    # the file is opened here, not by np.load, so that it is closed even when the archive
-    # turns out to be damaged
-    with open(path, "rb") as f:
-        try:
-            data = np.load(f, allow_pickle=False)
-        except Exception as err:  # numpy's and zipfile's format errors: all mean a bad file
-            raise _corrupt(path, f"{type(err).__name__}: {err}") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise _corrupt(path, "it holds a single array, not a set of named variables")
-        with data:
-            available = list(data.files)
-            wanted = available if names is None else [n for n in names if n in available]
+    with _open_archive(path) as (archive, entries):
+        available = list(entries)
+        if check is not None:
+            check(entries)
+        wanted = available if names is None else [n for n in names if n in entries]
+        arrays = {}
+        for name in wanted:
             try:
-                arrays = {name: data[name] for name in wanted}
-            except Exception as err:  # a damaged entry: bad CRC, short data, bad header...
-                raise _corrupt(path, f"{type(err).__name__}: {err}") from None
-    for name, array in arrays.items():
-        if not isinstance(array, np.ndarray):
-            raise _corrupt(path, f"the entry '{name}' is not an array")
+                with archive.open(entries[name].member) as f:
+                    arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
+            except Exception as err:  # a damaged entry: bad CRC, short data...
+                raise _corrupt(path, f"the entry '{name}': {type(err).__name__}: {err}") from None
     return arrays, available
 
 
@@ -399,21 +535,18 @@ def _corrupt(path: str, reason: str) -> InvalidArgumentError:
 
 
 def _check_compatible(
-    path: str,
-    variables: Mapping[str, Variable],
-    arrays: Mapping[str, np.ndarray],
-    available: Sequence[str],
+    path: str, variables: Mapping[str, Variable], entries: Mapping[str, _Entry]
 ) -> None:
     """Raise one error listing every missing name and every shape or dtype mismatch."""
     missing, mismatched = [], []
-    unused = sorted(set(available) - set(variables))
+    unused = sorted(set(entries) - set(variables))
     for name, var in variables.items():
-        if name not in arrays:
+        if name not in entries:
             hint = get_close_matches(name, unused, n=1)
             suggestion = f" (the checkpoint has '{hint[0]}')" if hint else ""
             missing.append(f"'{name}' is not in the checkpoint{suggestion}")
             continue
-        array = arrays[name]
+        array = entries[name]
         if var.shape is not None and not shape_matches(var.shape, array.shape):
             mismatched.append(
                 f"'{name}': the checkpoint has shape {fmt(array.shape)}, "
@@ -466,7 +599,7 @@ def get_checkpoint_state(
 ) -> CheckpointState | None:
     """The ``checkpoint`` index of ``checkpoint_dir``, or ``None`` if there is none."""
     directory = os.fspath(checkpoint_dir)
-    index = os.path.join(directory, latest_filename or INDEX_FILENAME)
+    index = os.path.join(directory, _index_name(latest_filename))
     try:
         with open(index, encoding="utf-8") as f:
             text = f.read()

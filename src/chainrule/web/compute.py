@@ -178,6 +178,20 @@ class _Worker:
         self.conn.close()
 
 
+def checked_timeout(timeout: Any) -> float:
+    """``timeout`` as seconds, refused unless finite and positive: nan would strand a worker
+    on every failing request and inf would never stop a runaway computation."""
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidArgumentError(
+            f"the time limit must be a positive, finite number of seconds, got {timeout!r}"
+        )
+    return seconds
+
+
 class WorkerPool:
     """A fixed number of worker processes, each running one computation at a time.
 
@@ -191,7 +205,7 @@ class WorkerPool:
             raise InvalidArgumentError(f"the explorer needs at least one worker, got {workers}")
         self.compute = compute
         self.size = workers
-        self.timeout = float(timeout)
+        self.timeout = checked_timeout(timeout)
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()

@@ -3,7 +3,8 @@
 Safety: the server listens on loopback by default, refuses request bodies over
 ``MAX_BODY_BYTES`` before reading them, runs every computation in a worker process with a time
 limit (so the event loop keeps answering) and never evaluates user text as Python: expressions
-go through ``chainrule.expr.parse``.
+go through ``chainrule.expr.parse``. Requests must address the explorer by a name of this
+machine (against DNS rebinding), and every answer forbids content sniffing and outside content.
 """
 
 from __future__ import annotations
@@ -18,17 +19,21 @@ import threading
 import time
 import webbrowser
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ChainruleError, InvalidArgumentError
 from .compute import Compute, ComputeTimeout, WorkerCrashed, WorkerPool, explain_payload
@@ -37,6 +42,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "DEFAULT_TIMEOUT",
     "create_app",
+    "HostCheck",
     "bind_socket",
     "url_of",
     "serve",
@@ -98,7 +104,11 @@ def parse_explain_request(body: bytes) -> tuple[str, dict[str, float]]:
     """``{"expr": "...", "values": {"x": 1.0}}`` checked: a string and finite numbers."""
     try:
         payload = json.loads(body, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except RecursionError:
+        raise RequestError(
+            400, 'the request body is nested too deeply; send a flat {"expr", "values"} object'
+        ) from None
+    except ValueError as err:  # bad UTF-8, bad JSON, or an integer of over 4300 digits
         raise RequestError(400, f"the request body is not valid JSON: {err}") from None
     if not isinstance(payload, dict):
         raise RequestError(400, 'the request must be a JSON object {"expr": ..., "values": ...}')
@@ -114,10 +124,92 @@ def parse_explain_request(body: bytes) -> tuple[str, dict[str, float]]:
 def _finite_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RequestError(400, f"the value of {name!r} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
     if not math.isfinite(number):
-        raise RequestError(400, f"the value of {name!r} must be finite")
+        raise RequestError(
+            400, f"the value of {name!r} must be finite (at most about 1.8e308 in size)"
+        )
     return number
+
+
+def host_name(authority: str) -> str:
+    """The name in a Host header or an origin's authority: ``'[::1]:80'`` -> ``'::1'``."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[1:].partition("]")[0]
+    return authority.partition(":")[0] if authority.count(":") == 1 else authority
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """Which names a request may address the explorer by, against DNS rebinding.
+
+    A page of another site can point its own name at 127.0.0.1; its requests then reach the
+    explorer but carry that name in ``Host`` (and its origin in ``Origin``), so they are
+    refused. Loopback names are always accepted; ``names`` and (when ``any_ip``) addresses
+    written as IP numbers, which no DNS answer can redirect, are added when serving other
+    machines.
+    """
+
+    names: frozenset[str] = frozenset()
+    any_ip: bool = False
+
+    def allows(self, name: str) -> bool:
+        if is_loopback(name) or name in self.names:
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return self.any_ip
+
+    def problem(self, headers: Headers) -> str | None:
+        """Why a request with ``headers`` is refused (``None`` if it is not)."""
+        host = headers.get("host")
+        if host is None or not self.allows(host_name(host)):
+            return (
+                f"this explorer answers only requests addressed to this machine (got Host "
+                f"{host!r}); open the URL that 'chainrule serve' printed"
+            )
+        origin = headers.get("origin")
+        if origin is None:
+            return None
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not self.allows(host_name(parts.netloc)):
+            return f"requests from pages of other sites are refused (Origin {origin!r})"
+        return None
+
+
+class RequestGuard:
+    """ASGI middleware: refuses requests that ``check`` refuses (403) and adds the security
+    headers (no content sniffing, the page's content policy) to every answer, static files
+    included."""
+
+    def __init__(self, app: ASGIApp, check: HostCheck):
+        self.app = app
+        self.check = check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        problem = self.check.problem(Headers(scope=scope))
+        if problem is not None:
+            await error_json(403, problem)(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
@@ -126,15 +218,17 @@ def create_app(
     workers: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
     max_body_bytes: int = MAX_BODY_BYTES,
+    hosts: HostCheck | None = None,
 ) -> Starlette:
     """The explorer's ASGI app; ``compute(text, values)`` runs in ``workers`` processes.
 
     ``compute`` must be a module-level function (it is sent to the worker processes).
+    ``hosts`` says which names requests may use (by default: this machine's loopback names).
     """
     pool = WorkerPool(compute, workers=workers, timeout=timeout)
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC_DIR / "index.html", headers=SECURITY_HEADERS)
+        return FileResponse(STATIC_DIR / "index.html")
 
     async def explain_endpoint(request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
@@ -168,6 +262,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestGuard, check=hosts or HostCheck())],
     )
     app.state.pool = pool
     return app
@@ -210,6 +305,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _names_of_this_machine(host: str) -> frozenset[str]:
+    """The names other machines may use for this one: ``host`` and its host names."""
+    return frozenset(
+        name.lower() for name in (host, socket.gethostname(), socket.getfqdn()) if name
+    )
 
 
 def _server_for(app: Starlette) -> uvicorn.Server:
@@ -264,7 +366,8 @@ def serve(
 ) -> None:
     """Serve the explorer until interrupted, printing its URL (and opening it in a browser)."""
     out = out or sys.stdout
-    app = create_app(workers=workers, timeout=timeout)
+    hosts = None if is_loopback(host) else HostCheck(_names_of_this_machine(host), any_ip=True)
+    app = create_app(workers=workers, timeout=timeout, hosts=hosts)
     sock = bind_socket(host, port)
     url = page_url(url_of(sock), expr)
     print(f"chainrule explorer: {url}", file=out, flush=True)
