@@ -68,7 +68,8 @@ def test_graph_node_picture_with_shapes():
     assert "Sum\\nloss" in text
     t = cr.explain(y, {x: np.ones((4, 3), np.float32)})
     traced = cr.to_dot(t)
-    assert "inputs\\nshape (4, 3)\\nvalue = array[4x3]" in traced
+    assert "inputs\\nshape (4, 3)\\nvalue mean 1, std 0\\n" in traced
+    assert "zeros 0%\\ngrad norm 6.928, std 0" in traced
     assert "w\\nshape (3, 2)\\nvalue = [[1 1] [1 1] [1 1]]\\ngrad = [[4 4] [4 4] [4 4]]" in traced
 
 

@@ -9,14 +9,24 @@ gradient subgraph that ``gradients()`` added is drawn beside the forward graph.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import FailedPreconditionError, InvalidArgumentError
 from .expr import Expression, parse
 from .graph import Node, topological_order
-from .trace import Trace, explain, format_value, node_kind, node_label, structure_for
+from .trace import (
+    SMALL_ARRAY,
+    Trace,
+    TraceNode,
+    explain,
+    format_value,
+    node_kind,
+    node_label,
+    scope_of,
+    structure_for,
+)
 
 __all__ = ["to_dot", "render"]
 
@@ -86,8 +96,10 @@ def to_dot(
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
-    for node in forward:
-        lines.append(_node_line(node, ids[node], trace, show_gradients, node is output))
+    node_lines = {
+        node: _node_line(node, ids[node], trace, show_gradients, node is output) for node in forward
+    }
+    lines.extend(_scoped_lines(forward, node_lines))
     lines.extend(_edge_lines(forward, ids, trace, show_gradients))
     if include_gradient_graph:
         lines.extend(_gradient_graph_lines(output, forward, ids, trace))
@@ -106,13 +118,67 @@ def _node_line(
         info = trace.node(node)
         if info.shape != ():
             parts.append(_shape_text(info.shape))
-        parts.append(f"value = {format_value(info.value, DIGITS)}")
-        if show_gradients:
-            parts.append(f"grad = {format_value(info.gradient, DIGITS)}")
+        parts.extend(_value_lines(info, show_gradients))
     elif node.shape != ():
         parts.append(_shape_text(node.shape))
     style = _STYLE[node_kind(node)] + (", penwidth=2.5" if is_output else "")
     return f"  {node_id} [label={_quote(chr(10).join(parts))}, {style}];"
+
+
+def _value_lines(info: TraceNode, show_gradients: bool) -> list[str]:
+    """A value and gradient by number, or for a tensor by its statistics and histogram."""
+    if info.size <= SMALL_ARRAY or info.value_stats is None:
+        lines = [f"value = {format_value(info.value, DIGITS)}"]
+        if show_gradients:
+            lines.append(f"grad = {format_value(info.gradient, DIGITS)}")
+        return lines
+    value = info.value_stats
+    lines = [
+        f"value mean {value.mean:.4g}, std {value.std:.4g}",
+        f"{value.sparkline}  zeros {value.zero_fraction:.0%}",
+    ]
+    grad = info.gradient_stats
+    if show_gradients:
+        lines.append(
+            "grad = -" if grad is None else f"grad norm {grad.norm:.4g}, std {grad.std:.4g}"
+        )
+    return lines
+
+
+def _scoped_lines(forward: list[Node], node_lines: dict[Node, str]) -> list[str]:
+    """Node lines grouped into nested boxes, one per name scope, labelled with its name."""
+    tree: dict[str, Any] = {"": ([], {})}
+    for node in forward:
+        scope = scope_of(node.op.name)
+        _scope_entry(tree, scope)[0].append(node_lines[node])
+    return _cluster_lines(tree[""], 1, iter(range(len(forward))))
+
+
+def _scope_entry(tree: dict[str, Any], scope: str) -> tuple[list[str], dict[str, Any]]:
+    entry = tree[""]
+    path = ""
+    for part in scope.split("/") if scope else []:
+        path = f"{path}/{part}" if path else part
+        entry = entry[1].setdefault(path, ([], {}))
+    return entry
+
+
+def _cluster_lines(
+    entry: tuple[list[str], dict[str, Any]], depth: int, numbers: Iterator[int]
+) -> list[str]:
+    indent = "  " * depth
+    own, children = entry
+    lines = [indent + line.strip() for line in own]
+    for child, child_entry in children.items():
+        lines.append(f"{indent}subgraph cluster_scope{next(numbers)} {{")
+        label = child.rsplit("/", 1)[-1]
+        lines.append(
+            f'{indent}  label={_quote(label)}; style="rounded,dashed"; color="#8899aa"; '
+            'fontcolor="#556677";'
+        )
+        lines.extend(_cluster_lines(child_entry, depth + 1, numbers))
+        lines.append(f"{indent}}}")
+    return lines
 
 
 def _edge_lines(
