@@ -9,13 +9,13 @@ gradient subgraph that ``gradients()`` added is drawn beside the forward graph.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import FailedPreconditionError, InvalidArgumentError
 from .expr import Expression, parse
-from .graph import Node, topological_order
+from .graph import Graph, Node, topological_order
 from .trace import (
     SMALL_ARRAY,
     Trace,
@@ -39,6 +39,7 @@ _STYLE = {
     "constant": 'shape=box, style="rounded,filled", fillcolor="#eeeeee", color="#999999"',
     "op": 'shape=box, style="rounded,filled", fillcolor="#ffffff"',
 }
+_BOX_STYLE = 'shape=box3d, style=filled, fillcolor="#eef2f7", color="#8899aa"'
 _GRADIENT_STYLE = (
     'shape=box, style="rounded,filled", fillcolor="#fde8e8", color="#c0392b", fontsize=10'
 )
@@ -57,9 +58,9 @@ def _shape_text(shape: Any) -> str:
     return f"shape ({dims}{',' if len(shape) == 1 else ''})"
 
 
-def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | Node:
+def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | Node | Graph:
     """A trace when there are values to show (a trace, or a feed was given), else the node."""
-    if isinstance(target, Trace):
+    if isinstance(target, Trace | Graph):
         return target
     if isinstance(target, str):
         target = parse(target)
@@ -70,26 +71,34 @@ def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | No
     if isinstance(target, Node):
         return target
     raise InvalidArgumentError(
-        f"to_dot() needs a node, an expression or a trace, got {type(target).__name__}"
+        f"to_dot() needs a graph, a node, an expression or a trace, got {type(target).__name__}"
     )
 
 
 def to_dot(
-    target_or_trace: Trace | Node | Expression | str,
+    target_or_trace: Trace | Node | Graph | Expression | str,
     show_gradients: bool = True,
     include_gradient_graph: bool = False,
     feed: Mapping[Any, Any] | None = None,
+    collapsed_scopes: Iterable[str] = (),
 ) -> str:
     """The graph as Graphviz DOT text: inputs at the bottom, the output at the top.
 
     Given a trace (or a ``feed``), nodes show values and, with ``show_gradients``, gradients
     and edges the local derivatives. ``include_gradient_graph`` adds the gradient nodes.
+    A whole ``Graph`` draws every node in it. Each name scope is a box around its nodes;
+    the scopes in ``collapsed_scopes`` are drawn as one box each.
     """
     subject = _as_trace_or_node(target_or_trace, feed)
     trace = subject if isinstance(subject, Trace) else None
-    output = trace.target if trace is not None else subject
-    forward = trace.structure.order if trace is not None else topological_order([output])
+    if isinstance(subject, Graph):
+        output, forward = None, subject.get_operations()
+    else:
+        output = trace.target if trace is not None else subject
+        forward = trace.structure.order if trace is not None else topological_order([output])
     ids = {node: f"n{i}" for i, node in enumerate(forward)}
+    boxes = _collapsed_boxes(forward, collapsed_scopes)
+    shown = [node for node in forward if node not in boxes]
     lines = [
         "digraph chainrule {",
         "  rankdir=BT;",
@@ -97,14 +106,50 @@ def to_dot(
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     node_lines = {
-        node: _node_line(node, ids[node], trace, show_gradients, node is output) for node in forward
+        node: _node_line(node, ids[node], trace, show_gradients, node is output) for node in shown
     }
-    lines.extend(_scoped_lines(forward, node_lines))
+    node_lines.update(_box_lines(boxes))
+    lines.extend(_scoped_lines(forward, node_lines, boxes))
+    ids.update({node: _box_id(scope) for node, scope in boxes.items()})
     lines.extend(_edge_lines(forward, ids, trace, show_gradients))
-    if include_gradient_graph:
+    if include_gradient_graph and output is not None:
         lines.extend(_gradient_graph_lines(output, forward, ids, trace))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def top_level_scopes(nodes: Iterable[Node]) -> list[str]:
+    """The outermost name scopes of ``nodes``, in the order they first appear."""
+    return list(dict.fromkeys(s.split("/")[0] for s in (scope_of(n.op.name) for n in nodes) if s))
+
+
+def _collapsed_boxes(forward: list[Node], collapsed: Iterable[str]) -> dict[Node, str]:
+    """Each node inside a collapsed scope, mapped to the outermost such scope."""
+    scopes = sorted(set(collapsed), key=len)
+    boxes = {}
+    for node in forward:
+        name = node.op.name
+        for scope in scopes:
+            if name.startswith(scope + "/"):
+                boxes[node] = scope
+                break
+    return boxes
+
+
+def _box_id(scope: str) -> str:
+    return "scope_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in scope)
+
+
+def _box_lines(boxes: dict[Node, str]) -> dict[str, str]:
+    """One box per collapsed scope, saying how many nodes it holds."""
+    counts: dict[str, int] = {}
+    for scope in boxes.values():
+        counts[scope] = counts.get(scope, 0) + 1
+    lines = {}
+    for scope, count in counts.items():
+        label = _quote(f"{scope}\n{count} nodes")
+        lines[scope] = f"  {_box_id(scope)} [label={label}, {_BOX_STYLE}];"
+    return lines
 
 
 def _node_line(
@@ -145,12 +190,21 @@ def _value_lines(info: TraceNode, show_gradients: bool) -> list[str]:
     return lines
 
 
-def _scoped_lines(forward: list[Node], node_lines: dict[Node, str]) -> list[str]:
-    """Node lines grouped into nested boxes, one per name scope, labelled with its name."""
+def _scoped_lines(
+    forward: list[Node], node_lines: dict[Any, str], boxes: dict[Node, str]
+) -> list[str]:
+    """Node lines grouped into nested boxes, one per name scope, labelled with its name;
+    a collapsed scope's line stands in its parent scope, once."""
     tree: dict[str, Any] = {"": ([], {})}
+    placed: set[str] = set()
     for node in forward:
-        scope = scope_of(node.op.name)
-        _scope_entry(tree, scope)[0].append(node_lines[node])
+        if node in boxes:
+            scope = boxes[node]
+            if scope not in placed:
+                placed.add(scope)
+                _scope_entry(tree, scope_of(scope))[0].append(node_lines[scope])
+            continue
+        _scope_entry(tree, scope_of(node.op.name))[0].append(node_lines[node])
     return _cluster_lines(tree[""], 1, iter(range(len(forward))))
 
 
@@ -187,10 +241,17 @@ def _edge_lines(
     if trace is not None:
         by_position = {(e.src, e.dst, e.index): e for e in trace.edges}
     lines = []
+    seen: set[tuple[str, str]] = set()
     for dst in forward:
         if trace is not None and dst in trace.fed:
             continue
         for index, src in enumerate(dst.inputs):
+            pair = (ids[src], ids[dst])
+            if pair[0].startswith("scope_") or pair[1].startswith("scope_"):
+                if pair[0] != pair[1] and pair not in seen:
+                    seen.add(pair)
+                    lines.append(f"  {pair[0]} -> {pair[1]};")
+                continue
             attributes = []
             edge = by_position.get((src.name, dst.name, index)) if trace is not None else None
             if edge is not None and not edge.flows:

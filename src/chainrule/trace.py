@@ -617,6 +617,16 @@ class Trace:
     def __str__(self) -> str:
         return self.table()
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the graph with every value, gradient and local derivative, and a table."""
+        from .notebook import trace_html
+
+        return trace_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text view: the table."""
+        printer.text(repr(self) if cycle else f"{self!r}\n{self.table()}")
+
     def __repr__(self) -> str:
         return f"<chainrule.Trace of '{self.output}' value={format_value(self.value)}>"
 
