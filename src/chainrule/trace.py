@@ -16,6 +16,7 @@ all paths from a variable to the output add up to that variable's gradient: the 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -616,6 +617,12 @@ class Trace:
 
     def __str__(self) -> str:
         return self.table()
+
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Write the trace as JSON data (``chainrule serve --trace FILE`` opens it)."""
+        from .tracefile import save
+
+        return save(self, path)
 
     def _repr_html_(self) -> str:
         """Jupyter: the graph with every value, gradient and local derivative, and a table."""
