@@ -25,7 +25,6 @@ import chainrule as cr
 from chainrule import tracefile
 from chainrule.web.layout import layout
 
-
 #: nodes one residual layer adds to the trace
 NODES_PER_LAYER = 10
 BLOCKS = 10

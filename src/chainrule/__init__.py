@@ -69,6 +69,7 @@ _LAZY = {
     "compat": ("compat", None),
     "plots": ("plots", None),
     "perturb": ("perturb", None),
+    "show": ("web.show", "show"),
 }
 
 

@@ -135,7 +135,7 @@ def _dot_text(
     lines = [
         "digraph g {",
         "  rankdir=BT; nodesep=0.35; ranksep=0.45; fontsize=11;",
-        f"  node [shape=box, fixedsize=true, width={w:.4f}, height={h:.4f}, label=\"\"];",
+        f'  node [shape=box, fixedsize=true, width={w:.4f}, height={h:.4f}, label=""];',
         "  edge [fontsize=10, arrowhead=none];",
     ]
     tree: dict[str, list[str]] = {}
@@ -235,19 +235,15 @@ def _placed(
 
 
 def _path(pos: str, height: float) -> str:
-    """A Graphviz spline (``[e,x,y] x,y x,y ...``) as SVG path data, y flipped."""
-    end = None
-    points = []
-    for part in pos.split():
-        if part.startswith("e,"):
-            end = _numbers(part[2:])
-        elif not part.startswith("s,"):
-            points.append(_numbers(part))
+    """A Graphviz spline (``x,y x,y ...``, cubic Bézier pieces) as SVG path data, y flipped.
+
+    Edges are laid out without arrowheads, so the spline ends on the consumer's border,
+    where the page puts the arrowhead.
+    """
+    points = [_numbers(part) for part in pos.split() if not part.startswith(("e,", "s,"))]
     flip = [(x, height - y) for x, y in points]
     d = f"M{flip[0][0]:.1f},{flip[0][1]:.1f}"
     for k in range(1, len(flip) - 2, 3):
         (ax, ay), (bx, by), (cx, cy) = flip[k : k + 3]
         d += f" C{ax:.1f},{ay:.1f} {bx:.1f},{by:.1f} {cx:.1f},{cy:.1f}"
-    if end is not None:
-        d += f" L{end[0]:.1f},{height - end[1]:.1f}"
     return d
