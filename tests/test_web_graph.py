@@ -156,3 +156,18 @@ def test_serve_refuses_bad_trace_files(tmp_path, capsys):
     assert "missing fields" in capsys.readouterr().err
     assert cli_main(["serve", "--no-browser", "--trace", str(tmp_path / "none.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opened", [None, ()])
+def test_every_edge_runs_from_its_source_box_to_its_consumer_box(client, opened):
+    params = {} if opened is None else {"open": ""}
+    placed = client.get("/api/graph", params=params).json()["layout"]
+    items = {item["id"]: item for item in placed["items"]}
+    for edge in placed["edges"]:
+        numbers = [float(v) for v in re.findall(r"-?[\d.]+", edge["path"])]
+        (x0, y0), (x1, y1) = numbers[:2], numbers[-2:]
+        src, dst = items[edge["src"]], items[edge["dst"]]
+        assert src["x"] - 1 <= x0 <= src["x"] + src["w"] + 1, edge["id"]
+        assert abs(y0 - src["y"]) < 2, edge["id"]  # leaves the top of its source
+        assert dst["x"] - 1 <= x1 <= dst["x"] + dst["w"] + 1, edge["id"]
+        assert abs(y1 - (dst["y"] + dst["h"])) < 2, edge["id"]  # enters the consumer's bottom

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from chainrule import tracefile
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "network_explorer.png"
 
 if not os.path.exists(CHROMIUM) or shutil.which("dot") is None:
     pytest.skip("needs Chromium and Graphviz", allow_module_level=True)
@@ -68,8 +70,8 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, url, width=1280):
-    context = browser.new_context(viewport={"width": width, "height": 800})
+def open_page(browser, url, width=1280, height=800):
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -128,7 +130,9 @@ def test_a_variable_lights_up_its_gradient_paths(browser, digits_url):
         expect(node(page, name)).not_to_have_class(has_class("highlighted"))
     edge = page.locator('[data-edge-id="hidden/W->hidden/MatMul#1"][data-part="line"]')
     expect(edge).to_have_class(has_class("highlighted"))
-    expect(page.locator("#path-summary")).to_contain_text("flows back along")
+    other = page.locator('[data-edge-id="images->hidden/MatMul#0"][data-part="line"]')
+    expect(other).not_to_have_class(has_class("highlighted"))
+    expect(page.locator("#path-summary")).to_contain_text("flows back along 7 edges through 8")
     assert page.errors == []
 
 
@@ -234,3 +238,17 @@ def test_infinity_and_nan_are_explained(browser, expression_url):
     expect(page.locator('.nonfinite-note [data-kind="NaN"]')).to_contain_text("not a number")
     page = open_page(browser, f"{expression_url}?expr=x*2")
     expect(page.locator(".nonfinite-note")).to_have_count(0)
+
+
+def test_screenshot_of_a_network_trace(browser, digits_url, tmp_path):
+    """The README's picture (rewritten with CHAINRULE_UPDATE_SCREENSHOT=1)."""
+    page = open_page(browser, digits_url, height=900)
+    node(page, "hidden/W").click()
+    expect(page.locator("#node-details h3")).to_have_text("hidden/W")
+    expect(page.locator("#path-summary")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(0, 0)
+    target = SCREENSHOT if os.environ.get("CHAINRULE_UPDATE_SCREENSHOT") else tmp_path / "n.png"
+    page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": 1280, "height": 900})
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) < 300_000

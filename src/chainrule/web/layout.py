@@ -144,10 +144,10 @@ def _dot_text(
         tree.setdefault(item.cluster, []).append(f"{ids[item_id]}{size};")
     framed = {prefix for scope in tree for prefix in scope_prefixes(scope)}
     lines.extend(_clusters(tree, framed, ""))
-    for edge in edges:
+    for number, edge in enumerate(edges):
         label = _label_text(edge["local_derivative"])
-        suffix = f" [label={_quote(label)}]" if label else ""
-        lines.append(f"  {ids[edge['src']]} -> {ids[edge['dst']]}{suffix};")
+        suffix = f", label={_quote(label)}" if label else ""
+        lines.append(f"  {ids[edge['src']]} -> {ids[edge['dst']]} [id=e{number}{suffix}];")
     lines.append("}")
     return "\n".join(lines)
 
@@ -224,7 +224,10 @@ def _placed(
                     "h": round(h, 2),
                 }
             )
-    for edge, drawn_edge in zip(edges, drawn.get("edges", []), strict=True):
+    # Graphviz lists edges in its own order; each carries the id it was given
+    by_id = {drawn_edge["id"]: drawn_edge for drawn_edge in drawn.get("edges", [])}
+    for number, edge in enumerate(edges):
+        drawn_edge = by_id[f"e{number}"]
         edge["path"] = _path(drawn_edge["pos"], height)
         if "lp" in drawn_edge:
             lx, ly = _numbers(drawn_edge["lp"])

@@ -833,7 +833,7 @@
     group.append(
       svgEl("rect", { width: item.w, height: item.h, rx: 10 }),
       svgEl("text", { class: "sym small", x: item.w / 2, y: 17, "text-anchor": "middle" }, clip(kind === "op" ? node.op_type : short, 17)),
-      svgEl("text", { class: "tag", x: item.w / 2, y: 30, "text-anchor": "middle" }, clip(kind === "op" ? short : shapeText(node.shape), 22)),
+      svgEl("text", { class: "tag", x: item.w / 2, y: 30, "text-anchor": "middle" }, clip(kind === "op" && short !== node.op_type ? short : shapeText(node.shape), 22)),
       statLine("value", node.value, node.value_stats, "val", 46, false),
       statLine("grad", node.gradient, node.gradient_stats, "grad", 60, true),
       svgEl("title", {}, `${node.op_type} '${node.name}'\nshape ${shapeText(node.shape)}, ${node.dtype || "?"}\nclick for details`),
