@@ -70,6 +70,7 @@ _LAZY = {
     "plots": ("plots", None),
     "perturb": ("perturb", None),
     "show": ("web.show", "show"),
+    "watch": ("web.watch", "watch"),
 }
 
 
