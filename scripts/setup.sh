@@ -47,7 +47,7 @@ install_with_apt() {
 
 install_system_packages() {
     if ! command -v dot >/dev/null 2>&1; then
-        install_with_apt "Graphviz draws the graph pictures" graphviz || true
+        install_with_apt "Graphviz draws the graph pictures and lays out the explorer's graphs" graphviz || true
     fi
     if [[ "$want_system" == *chromium* ]] && [[ ! -x /usr/bin/chromium ]]; then
         install_with_apt "the explorer's tests run in headless Chromium" chromium || true

@@ -171,3 +171,14 @@ def test_every_edge_runs_from_its_source_box_to_its_consumer_box(client, opened)
         assert abs(y0 - src["y"]) < 2, edge["id"]  # leaves the top of its source
         assert dst["x"] - 1 <= x1 <= dst["x"] + dst["w"] + 1, edge["id"]
         assert abs(y1 - (dst["y"] + dst["h"])) < 2, edge["id"]  # enters the consumer's bottom
+
+
+def test_show_serves_a_trace_on_loopback(trace, capsys):
+    import httpx
+
+    url = cr.show(trace, open_browser=False)
+    assert url.startswith("http://127.0.0.1:")
+    assert capsys.readouterr().out.strip() == f"chainrule explorer: {url}"
+    answer = httpx.get(f"{url}api/graph", timeout=30).json()
+    assert answer["output"] == "loss" and answer["node_count"] == len(trace.nodes)
+    assert httpx.get(url, timeout=30).status_code == 200
