@@ -1,5 +1,7 @@
 // The chainrule explorer page: expression → POST /api/explain → graph, values, gradients,
-// and the chain-rule products along each path from the output back to a variable.
+// and the chain-rule products along each path from the output back to a variable; or a whole
+// graph or trace served by the page's server (GET /api/graph): name scopes, statistics, paths.
+// Layouts come from the server (Graphviz); the page only draws them.
 "use strict";
 
 (() => {
@@ -345,10 +347,6 @@
     const b = document.createElement("b");
     b.textContent = text;
     return b;
-  }
-
-  function edgeId(edge) {
-    return `${edge.src}->${edge.dst}#${edge.index}`;
   }
 
   // -- graph drawing --------------------------------------------------------------------------
