@@ -103,3 +103,13 @@ def test_outside_ipython_nothing_is_registered(monkeypatch):
 
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
     assert notebook.register_ipython() is False
+
+
+def test_a_huge_graph_without_scopes_is_not_drawn():
+    graph = cr.Graph()
+    with graph.as_default():
+        h = cr.placeholder(cr.float64, shape=(), name="x")
+        for _ in range(notebook.PICTURE_MAX_BOXES // 2 + 1):
+            h = cr.sin(h) * 2.0
+    html = notebook.graph_html(graph)
+    assert "too many to draw here" in html and "<svg" not in html

@@ -23,6 +23,8 @@ __all__ = ["trace_html", "graph_html", "node_html", "svg_of", "register_ipython"
 
 #: graphs with more nodes than this are drawn with their top-level name scopes collapsed
 PICTURE_LIMIT = 120
+#: pictures with more boxes than this (even collapsed) are not drawn in a notebook
+PICTURE_MAX_BOXES = 600
 #: the most rows a table in a notebook lists
 TABLE_ROWS = 200
 _HIST_W, _HIST_H = 64, 16
@@ -45,6 +47,12 @@ def svg_of(subject: Any, collapsed: list[str] | None = None) -> str | None:
 def _picture(subject: Any, nodes: list[Node]) -> str:
     """The picture block: collapsed scopes for big graphs, or a note when Graphviz is missing."""
     collapsed = top_level_scopes(nodes) if len(nodes) > PICTURE_LIMIT else []
+    boxes = len(collapsed) + sum(1 for n in nodes if "/" not in n.op.name)
+    if len(nodes) > PICTURE_LIMIT and boxes > PICTURE_MAX_BOXES:
+        return (
+            f"<p>{len(nodes)} nodes, {boxes} of them outside any name scope: too many to draw "
+            "here. <code>cr.show(...)</code> opens the graph in the explorer.</p>"
+        )
     svg = svg_of(subject, collapsed)
     if svg is None:
         return (
