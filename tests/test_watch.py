@@ -165,7 +165,7 @@ def test_train_digits_with_watch(tmp_path, capsys, monkeypatch):
     assert cli_main(args) == 0
     out = capsys.readouterr().out
     url = re.search(r"chainrule watch: (http://127\.0\.0\.1:\d+/)", out).group(1)
-    assert opened == [url] or opened == []  # the browser opens in a background thread
+    assert opened == [url]  # opened from a background thread while the epoch ran
     assert "test accuracy" in out
 
 
