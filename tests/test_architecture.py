@@ -21,7 +21,21 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("runtime", ("runtime",)),
     ("training", ("train",)),
     ("data", ("data",)),
-    ("seeing", ("checks", "trace", "expr", "dot", "perturb", "plots", "web")),
+    (
+        "seeing",
+        (
+            "checks",
+            "stats",
+            "trace",
+            "tracefile",
+            "expr",
+            "dot",
+            "notebook",
+            "perturb",
+            "plots",
+            "web",
+        ),
+    ),
     ("command line and namespaces", ("cli", "compat", "__init__", "__main__")),
 ]
 

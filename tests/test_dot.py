@@ -8,6 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import expr
+from chainrule.dot import top_level_scopes
 from chainrule.errors import ChainruleError, FailedPreconditionError, InvalidArgumentError
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
@@ -20,7 +21,7 @@ def node_lines(text):
 
 
 def edge_lines(text):
-    return re.findall(r"^\s+(n\d+) -> (n\d+)(?: \[(.*)\])?;$", text, re.M)
+    return re.findall(r"^\s+(\w+) -> (\w+)(?: \[(.*)\])?;$", text, re.M)
 
 
 def test_trace_picture_shows_values_gradients_and_local_derivatives():
@@ -68,7 +69,8 @@ def test_graph_node_picture_with_shapes():
     assert "Sum\\nloss" in text
     t = cr.explain(y, {x: np.ones((4, 3), np.float32)})
     traced = cr.to_dot(t)
-    assert "inputs\\nshape (4, 3)\\nvalue = array[4x3]" in traced
+    assert "inputs\\nshape (4, 3)\\nvalue mean 1, std 0\\n" in traced
+    assert "zeros 0%\\ngrad norm 6.928, std 0" in traced
     assert "w\\nshape (3, 2)\\nvalue = [[1 1] [1 1] [1 1]]\\ngrad = [[4 4] [4 4] [4 4]]" in traced
 
 
@@ -102,7 +104,9 @@ def test_labels_are_escaped():
 
 
 def test_bad_target_is_a_clear_error():
-    with pytest.raises(InvalidArgumentError, match="needs a node, an expression or a trace"):
+    with pytest.raises(
+        InvalidArgumentError, match="needs a graph, a node, an expression or a trace"
+    ):
         cr.to_dot(42)
 
 
@@ -159,3 +163,25 @@ def test_render_without_graphviz_package(tmp_path, monkeypatch):
     with pytest.raises(FailedPreconditionError, match="pip install"):
         cr.render(expr.parse("x+1"), tmp_path / "g.png")
     assert (tmp_path / "g.dot").exists()
+
+
+def test_a_whole_graph_in_name_scopes_and_collapsed_scopes():
+    graph = cr.Graph()
+    with graph.as_default():
+        x = cr.placeholder(cr.float64, shape=(None, 2), name="x")
+        with cr.name_scope("layer"):
+            w = cr.Variable(np.ones((2, 1)), name="w")
+            y = cr.reduce_sum(cr.matmul(x, w), name="total")
+        z = cr.identity(y, name="z")
+    text = cr.to_dot(graph)
+    assert "subgraph cluster_scope0 {" in text and 'label="layer";' in text
+    assert text.count("[label=") == len(graph.get_operations())
+    collapsed = cr.to_dot(graph, collapsed_scopes=["layer"])
+    assert "layer/total" not in collapsed and "subgraph" not in collapsed
+    n = sum(1 for node in graph.get_operations() if node.name.startswith("layer/"))
+    assert f'scope_layer [label="layer\\n{n} nodes", shape=box3d' in collapsed
+    edges = [(src, dst) for src, dst, _ in edge_lines(collapsed)]
+    assert edges.count(("scope_layer", "n" + str(graph.get_operations().index(z.op)))) == 1
+    assert ("n0", "scope_layer") in edges and all(src != dst for src, dst in edges)
+    assert top_level_scopes(graph.get_operations()) == ["layer"]
+    assert "layer/w" in cr.to_dot(cr.explain(z, {x: np.ones((3, 2))}))

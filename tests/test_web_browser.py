@@ -77,8 +77,8 @@ def expect_seed_values(page, x: float) -> None:
     """The seed's (4*x+1)^2 at ``x``: value (4x+1)^2 and gradient 8(4x+1)."""
     value = (4 * x + 1) ** 2
     gradient = 8 * (4 * x + 1)
-    expect(page.locator("#result .result-value")).to_have_text(f"g = {value:g}")
-    expect(page.locator('#result [data-grad="x"]')).to_have_text(f"∂g/∂x = {gradient:g}")
+    expect(page.locator("#result .result-value")).to_have_text(f"f = {value:g}")
+    expect(page.locator('#result [data-grad="x"]')).to_have_text(f"∂f/∂x = {gradient:g}")
     expect(node(page, "Pow").locator(".val")).to_have_text(f"{value:g}")
     expect(node(page, "x").locator(".grad")).to_have_text(f"{gradient:g}")
 
@@ -95,8 +95,8 @@ def test_typing_an_expression_shows_values_and_gradients(page, server_url):
     expect(page.locator('[data-edge-id="Add->Pow#0"][data-part="label"] text')).to_have_text("10")
     expect(page.locator("#error")).to_be_hidden()
     box.fill("sin(x)*x")
-    expect(page.locator("#result .result-value")).to_have_text("c = 0.84147")
-    expect(page.locator('#result [data-grad="x"]')).to_have_text("∂c/∂x = 1.3818")
+    expect(page.locator("#result .result-value")).to_have_text("f = 0.84147")
+    expect(page.locator('#result [data-grad="x"]')).to_have_text("∂f/∂x = 1.3818")
 
 
 def test_slider_and_number_field_update_the_graph(page, server_url):
@@ -126,7 +126,7 @@ def test_shared_link_restores_the_view(page, browser, server_url):
     number_field(page, "x").fill("0.5")
     number_field(page, "y").fill("-2")
     node(page, "y").click()
-    expect(page.locator('#result [data-grad="x"]')).to_have_text("∂e/∂x = −1.1224")
+    expect(page.locator('#result [data-grad="x"]')).to_have_text("∂f/∂x = −1.1224")
     shared = page.url
     query = parse_qs(urlsplit(shared).query)
     assert query == {"expr": ["x*y + sin(x)"], "v.x": ["0.5"], "v.y": ["-2"], "sel": ["y"]}
@@ -138,10 +138,10 @@ def test_shared_link_restores_the_view(page, browser, server_url):
         expect(number_field(other, "x")).to_have_value("0.5")
         expect(number_field(other, "y")).to_have_value("-2")
         expect(slider(other, "y")).to_have_value("-2")
-        expect(other.locator("#result .result-value")).to_have_text("e = −0.52057")
-        expect(other.locator('#result [data-grad="x"]')).to_have_text("∂e/∂x = −1.1224")
+        expect(other.locator("#result .result-value")).to_have_text("f = −0.52057")
+        expect(other.locator('#result [data-grad="x"]')).to_have_text("∂f/∂x = −1.1224")
         expect(node(other, "y")).to_have_class(re.compile(r"\bselected\b"))
-        expect(other.locator("#paths")).to_contain_text("∂e/∂c · ∂c/∂y = 1 · 0.5 = 0.5")
+        expect(other.locator("#paths")).to_contain_text("∂f/∂c · ∂c/∂y = 1 · 0.5 = 0.5")
     finally:
         other.close()
 
@@ -183,8 +183,8 @@ def test_clicking_a_variable_highlights_its_paths_and_products(page, server_url)
     )
     paths = page.locator("#paths li.path")
     expect(paths).to_have_count(1)
-    expect(paths.first).to_have_text("∂g/∂e · ∂e/∂c · ∂c/∂x = 10 · 1 · 4 = 40")
-    expect(page.locator("#path-sum")).to_have_text("∂g/∂x = 40")
+    expect(paths.first).to_have_text("∂f/∂e · ∂e/∂c · ∂c/∂x = 10 · 1 · 4 = 40")
+    expect(page.locator("#path-sum")).to_have_text("∂f/∂x = 40")
     assert parse_qs(urlsplit(page.url).query)["sel"] == ["x"]
 
     page.locator("#expr").fill("x*y + sin(x)*x")
@@ -198,7 +198,7 @@ def test_clicking_a_variable_highlights_its_paths_and_products(page, server_url)
 
 def test_screenshot_of_the_explorer(page, server_url, tmp_path):
     page.goto(f"{server_url}?expr=(4*x%2B1)^2&v.x=1&sel=x")
-    expect(page.locator("#path-sum")).to_have_text("∂g/∂x = 40")
+    expect(page.locator("#path-sum")).to_have_text("∂f/∂x = 40")
     page.mouse.move(0, 0)
     target = SCREENSHOT if os.environ.get("CHAINRULE_UPDATE_SCREENSHOT") else tmp_path / "x.png"
     target.parent.mkdir(parents=True, exist_ok=True)

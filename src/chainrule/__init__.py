@@ -7,6 +7,7 @@ with tools that show backpropagation.
 """
 
 import builtins as _builtins
+import sys as _sys
 
 from . import errors, layers, losses, metrics, nn, summary, train  # noqa: E402
 from .autodiff import compute_gradients, gradients, hessians
@@ -69,6 +70,8 @@ _LAZY = {
     "compat": ("compat", None),
     "plots": ("plots", None),
     "perturb": ("perturb", None),
+    "show": ("web.show", "show"),
+    "watch": ("web.watch", "watch"),
 }
 
 
@@ -84,6 +87,11 @@ def __getattr__(name: str):
 
 
 __version__ = "0.1.0"
+
+if "IPython" in _sys.modules:  # show graphs and nodes as pictures in Jupyter
+    from .notebook import register_ipython as _register_ipython
+
+    _register_ipython()
 
 # ``from chainrule import *`` (as the Deep Learning From Scratch programs do) must not hide Python's builtins
 # such as abs, pow, round or bool; those stay reachable as ``cr.abs`` etc.

@@ -9,14 +9,24 @@ gradient subgraph that ``gradients()`` added is drawn beside the forward graph.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import FailedPreconditionError, InvalidArgumentError
 from .expr import Expression, parse
-from .graph import Node, Tensor, topological_order
-from .trace import Trace, explain, format_value, node_kind, node_label, structure_for
+from .graph import Graph, Node, Tensor, topological_order
+from .trace import (
+    SMALL_ARRAY,
+    Trace,
+    TraceNode,
+    explain,
+    format_value,
+    node_kind,
+    node_label,
+    scope_of,
+    structure_for,
+)
 
 __all__ = ["to_dot", "render"]
 
@@ -29,6 +39,7 @@ _STYLE = {
     "constant": 'shape=box, style="rounded,filled", fillcolor="#eeeeee", color="#999999"',
     "op": 'shape=box, style="rounded,filled", fillcolor="#ffffff"',
 }
+_BOX_STYLE = 'shape=box3d, style=filled, fillcolor="#eef2f7", color="#8899aa"'
 _GRADIENT_STYLE = (
     'shape=box, style="rounded,filled", fillcolor="#fde8e8", color="#c0392b", fontsize=10'
 )
@@ -47,9 +58,9 @@ def _shape_text(shape: Any) -> str:
     return f"shape ({dims}{',' if len(shape) == 1 else ''})"
 
 
-def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | Node:
+def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | Node | Graph:
     """A trace when there are values to show (a trace, or a feed was given), else the node."""
-    if isinstance(target, Trace):
+    if isinstance(target, Trace | Graph):
         return target
     if isinstance(target, str):
         target = parse(target)
@@ -62,39 +73,88 @@ def _as_trace_or_node(target: Any, feed: Mapping[Any, Any] | None) -> Trace | No
     if isinstance(target, Node) and len(target.outputs) == 1:
         return target.outputs[0]
     raise InvalidArgumentError(
-        f"to_dot() needs a node, an expression or a trace, got {type(target).__name__}"
+        f"to_dot() needs a graph, a node, an expression or a trace, got {type(target).__name__}"
     )
 
 
 def to_dot(
-    target_or_trace: Trace | Node | Expression | str,
+    target_or_trace: Trace | Node | Graph | Expression | str,
     show_gradients: bool = True,
     include_gradient_graph: bool = False,
     feed: Mapping[Any, Any] | None = None,
+    collapsed_scopes: Iterable[str] = (),
 ) -> str:
     """The graph as Graphviz DOT text: inputs at the bottom, the output at the top.
 
     Given a trace (or a ``feed``), nodes show values and, with ``show_gradients``, gradients
     and edges the local derivatives. ``include_gradient_graph`` adds the gradient nodes.
+    A whole ``Graph`` draws every node in it. Each name scope is a box around its nodes;
+    the scopes in ``collapsed_scopes`` are drawn as one box each.
     """
     subject = _as_trace_or_node(target_or_trace, feed)
     trace = subject if isinstance(subject, Trace) else None
-    output = trace.target if trace is not None else subject
-    forward = trace.structure.order if trace is not None else topological_order([output])
+    if isinstance(subject, Graph):
+        output, forward = None, subject.get_operations()
+    else:
+        output = trace.target if trace is not None else subject
+        forward = trace.structure.order if trace is not None else topological_order([output])
     ids = {node: f"n{i}" for i, node in enumerate(forward)}
+    boxes = _collapsed_boxes(forward, collapsed_scopes)
+    shown = [node for node in forward if node not in boxes]
     lines = [
         "digraph chainrule {",
         "  rankdir=BT;",
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
-    for node in forward:
-        lines.append(_node_line(node, ids[node], trace, show_gradients, node is output.op))
+    node_lines = {
+        node: _node_line(
+            node, ids[node], trace, show_gradients, output is not None and node is output.op
+        )
+        for node in shown
+    }
+    node_lines.update(_box_lines(boxes))
+    lines.extend(_scoped_lines(forward, node_lines, boxes))
+    ids.update({node: _box_id(scope) for node, scope in boxes.items()})
     lines.extend(_edge_lines(forward, ids, trace, show_gradients))
-    if include_gradient_graph:
+    if include_gradient_graph and output is not None:
         lines.extend(_gradient_graph_lines(output, forward, ids, trace))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def top_level_scopes(nodes: Iterable[Node]) -> list[str]:
+    """The outermost name scopes of ``nodes``, in the order they first appear."""
+    return list(dict.fromkeys(s.split("/")[0] for s in (scope_of(n.name) for n in nodes) if s))
+
+
+def _collapsed_boxes(forward: list[Node], collapsed: Iterable[str]) -> dict[Node, str]:
+    """Each node inside a collapsed scope, mapped to the outermost such scope."""
+    scopes = sorted(set(collapsed), key=len)
+    boxes = {}
+    for node in forward:
+        name = node.name
+        for scope in scopes:
+            if name.startswith(scope + "/"):
+                boxes[node] = scope
+                break
+    return boxes
+
+
+def _box_id(scope: str) -> str:
+    return "scope_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in scope)
+
+
+def _box_lines(boxes: dict[Node, str]) -> dict[str, str]:
+    """One box per collapsed scope, saying how many nodes it holds."""
+    counts: dict[str, int] = {}
+    for scope in boxes.values():
+        counts[scope] = counts.get(scope, 0) + 1
+    lines = {}
+    for scope, count in counts.items():
+        label = _quote(f"{scope}\n{count} nodes")
+        lines[scope] = f"  {_box_id(scope)} [label={label}, {_BOX_STYLE}];"
+    return lines
 
 
 def _node_line(
@@ -108,13 +168,76 @@ def _node_line(
         info = trace.node(node)
         if info.shape != ():
             parts.append(_shape_text(info.shape))
-        parts.append(f"value = {format_value(info.value, DIGITS)}")
-        if show_gradients:
-            parts.append(f"grad = {format_value(info.gradient, DIGITS)}")
+        parts.extend(_value_lines(info, show_gradients))
     elif node.shape != ():
         parts.append(_shape_text(node.shape))
     style = _STYLE[node_kind(node)] + (", penwidth=2.5" if is_output else "")
     return f"  {node_id} [label={_quote(chr(10).join(parts))}, {style}];"
+
+
+def _value_lines(info: TraceNode, show_gradients: bool) -> list[str]:
+    """A value and gradient by number, or for a tensor by its statistics and histogram."""
+    if info.size <= SMALL_ARRAY or info.value_stats is None:
+        lines = [f"value = {format_value(info.value, DIGITS)}"]
+        if show_gradients:
+            lines.append(f"grad = {format_value(info.gradient, DIGITS)}")
+        return lines
+    value = info.value_stats
+    lines = [
+        f"value mean {value.mean:.4g}, std {value.std:.4g}",
+        f"{value.sparkline}  zeros {value.zero_fraction:.0%}",
+    ]
+    grad = info.gradient_stats
+    if show_gradients:
+        lines.append(
+            "grad = -" if grad is None else f"grad norm {grad.norm:.4g}, std {grad.std:.4g}"
+        )
+    return lines
+
+
+def _scoped_lines(
+    forward: list[Node], node_lines: dict[Any, str], boxes: dict[Node, str]
+) -> list[str]:
+    """Node lines grouped into nested boxes, one per name scope, labelled with its name;
+    a collapsed scope's line stands in its parent scope, once."""
+    tree: dict[str, Any] = {"": ([], {})}
+    placed: set[str] = set()
+    for node in forward:
+        if node in boxes:
+            scope = boxes[node]
+            if scope not in placed:
+                placed.add(scope)
+                _scope_entry(tree, scope_of(scope))[0].append(node_lines[scope])
+            continue
+        _scope_entry(tree, scope_of(node.name))[0].append(node_lines[node])
+    return _cluster_lines(tree[""], 1, iter(range(len(forward))))
+
+
+def _scope_entry(tree: dict[str, Any], scope: str) -> tuple[list[str], dict[str, Any]]:
+    entry = tree[""]
+    path = ""
+    for part in scope.split("/") if scope else []:
+        path = f"{path}/{part}" if path else part
+        entry = entry[1].setdefault(path, ([], {}))
+    return entry
+
+
+def _cluster_lines(
+    entry: tuple[list[str], dict[str, Any]], depth: int, numbers: Iterator[int]
+) -> list[str]:
+    indent = "  " * depth
+    own, children = entry
+    lines = [indent + line.strip() for line in own]
+    for child, child_entry in children.items():
+        lines.append(f"{indent}subgraph cluster_scope{next(numbers)} {{")
+        label = child.rsplit("/", 1)[-1]
+        lines.append(
+            f'{indent}  label={_quote(label)}; style="rounded,dashed"; color="#8899aa"; '
+            'fontcolor="#556677";'
+        )
+        lines.extend(_cluster_lines(child_entry, depth + 1, numbers))
+        lines.append(f"{indent}}}")
+    return lines
 
 
 def _edge_lines(
@@ -123,10 +246,17 @@ def _edge_lines(
     if trace is not None:
         by_position = {(e.src, e.dst, e.index): e for e in trace.edges}
     lines = []
+    seen: set[tuple[str, str]] = set()
     for dst in forward:
         if trace is not None and any(out in trace.fed for out in dst.outputs):
             continue
         for index, src in enumerate(t.op for t in dst.inputs):
+            pair = (ids[src], ids[dst])
+            if pair[0].startswith("scope_") or pair[1].startswith("scope_"):
+                if pair[0] != pair[1] and pair not in seen:
+                    seen.add(pair)
+                    lines.append(f"  {pair[0]} -> {pair[1]};")
+                continue
             attributes = []
             edge = by_position.get((src.name, dst.name, index)) if trace is not None else None
             if edge is not None and not edge.flows:

@@ -1,4 +1,4 @@
-"""The perturbation study of seed 002: nudge one parameter, watch the loss, fit the slope.
+"""The perturbation study of the backprop notebook: nudge one parameter, watch the loss, fit the slope.
 
 The slope of loss against a small change of one parameter estimates that parameter's
 gradient the slow way; backpropagation gives all of them at once. A study puts the two side
@@ -195,7 +195,7 @@ def perturbation_study(
     session: Session | None = None,
     deltas: Any = DEFAULT_DELTAS,
 ) -> PerturbationResult:
-    """Seed 002's study of one parameter: the loss for ``value + delta`` at each delta.
+    """The backprop notebook's study of one parameter: the loss for ``value + delta`` at each delta.
 
     ``index`` picks the element (a tuple, a flat int, or ``None`` for a one-element
     variable). The variable's value in ``session`` (default: the default session of this

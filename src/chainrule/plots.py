@@ -175,7 +175,7 @@ def decision_boundary(
 
 
 def _draw_perturbation(axes: Axes, result: PerturbationResult, learning_rate: float) -> None:
-    """One panel as in seed 002: loss change per parameter change, fitted slope, step arrow."""
+    """One panel as in the backprop notebook: loss change per parameter change, fitted slope, step arrow."""
     change = result.losses - result.base_loss
     axes.plot(result.deltas, change, "o", color=_CLASS_COLORS[0], markersize=4)
     span = np.array([result.deltas.min(), result.deltas.max()])

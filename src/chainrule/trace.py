@@ -16,8 +16,10 @@ all paths from a variable to the output add up to that variable's gradient: the 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,13 +33,22 @@ from .ops.base import Constant, Placeholder, convert_to_tensor
 from .ops.registry import gradient_function
 from .ops.state_ops import VariableOp
 from .runtime.session import Session
+from .stats import Stats, tensor_stats
 
-__all__ = ["explain", "Trace", "TraceNode", "Edge", "Path", "format_value"]
+__all__ = ["explain", "Trace", "TraceNode", "Edge", "Path", "format_value", "scope_of"]
 
 #: ``Trace.paths`` lists at most this many paths unless asked for more
 MAX_PATHS = 1000
 #: arrays with at most this many elements are shown by value in tables and pictures
 SMALL_ARRAY = 6
+#: arrays with at most this many elements are written out in a trace's JSON (else statistics)
+INLINE_ARRAY = 64
+#: ``TraceNode.array_text`` prints arrays up to this many elements in full
+FULL_ARRAY_LIMIT = 100_000
+#: a variable whose gradient norm is below this share of its value norm may be vanishing
+VANISHING_RATIO = 1e-5
+#: ... and above this share may be exploding
+EXPLODING_RATIO = 1e3
 
 
 # -- the trace's parts ----------------------------------------------------------------------------
@@ -92,6 +103,40 @@ class TraceNode:
     consumers: list[str] = field(default_factory=list)
 
     @property
+    def scope(self) -> str:
+        """The name scope the node was made in (``""`` at the top level)."""
+        return scope_of(self.name)
+
+    @property
+    def size(self) -> int:
+        """How many numbers the value holds."""
+        return int(np.size(self.value))
+
+    @cached_property
+    def value_stats(self) -> Stats | None:
+        """Mean, std, min, max, norm, zero fraction and histogram of the value."""
+        return tensor_stats(self.value)
+
+    @cached_property
+    def gradient_stats(self) -> Stats | None:
+        """The same statistics of the gradient (``None`` where no gradient flows)."""
+        return tensor_stats(self.gradient)
+
+    def array_text(self, which: str = "value", limit: int = FULL_ARRAY_LIMIT) -> str:
+        """The whole value (or ``which="gradient"``) as NumPy prints it, up to ``limit`` numbers."""
+        if which not in ("value", "gradient"):
+            raise InvalidArgumentError(f"which must be 'value' or 'gradient', got {which!r}")
+        data = self.value if which == "value" else self.gradient
+        if data is None:
+            return "-"
+        if np.size(data) > limit:
+            raise InvalidArgumentError(
+                f"the {which} of '{self.name}' holds {np.size(data)} numbers, more than the "
+                f"limit of {limit}; pass a larger limit or read trace.node(...).{which}"
+            )
+        return np.array2string(np.asarray(data), threshold=limit + 1, max_line_width=100)
+
+    @property
     def is_variable(self) -> bool:
         """A leaf one can vary: an expression's variable, a placeholder or a ``Variable``."""
         return self.kind in ("placeholder", "variable")
@@ -100,22 +145,38 @@ class TraceNode:
     def is_constant(self) -> bool:
         return self.kind == "constant"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, array_limit: int = INLINE_ARRAY) -> dict[str, Any]:
+        """JSON-ready data; a value or gradient of more than ``array_limit`` numbers is left
+        out (``null``) and only its statistics are given."""
         return {
             "name": self.name,
             "op_type": self.op_type,
             "label": self.label,
             "kind": self.kind,
+            "scope": self.scope,
             "inputs": list(self.inputs),
             "consumers": list(self.consumers),
             "shape": list(self.shape),
             "dtype": self.dtype,
-            "value": to_json(self.value),
-            "gradient": to_json(self.gradient),
+            "value": _limited_json(self.value, array_limit),
+            "gradient": _limited_json(self.gradient, array_limit),
+            "value_stats": None if self.value_stats is None else self.value_stats.to_dict(),
+            "gradient_stats": None
+            if self.gradient_stats is None
+            else self.gradient_stats.to_dict(),
             "is_variable": self.is_variable,
             "is_constant": self.is_constant,
             "source": self.source,
         }
+
+
+def _limited_json(value: Any, limit: int) -> Any:
+    return None if value is None or np.size(value) > limit else to_json(value)
+
+
+def scope_of(name: str) -> str:
+    """``"layer/dense/MatMul"`` → ``"layer/dense"``; a top-level name has the scope ``""``."""
+    return name.rpartition("/")[0]
 
 
 # -- what is built once per (target, fed nodes) -----------------------------------------------------
@@ -460,8 +521,23 @@ class Trace:
                 stack.append((edge.dst, [*steps, edge]))
 
     # -- presentation -------------------------------------------------------------------------------
-    def table(self, digits: int = 6) -> str:
-        """A plain-text table: one row per node with its op, inputs, value and gradient."""
+    @property
+    def holds_tensors(self) -> bool:
+        """True when some node holds more numbers than a table shows by value."""
+        return any(tn.size > SMALL_ARRAY for tn in self.nodes)
+
+    def table(self, digits: int = 6, stats: bool | None = None) -> str:
+        """A plain-text table of every node, in forward order.
+
+        For numbers and small arrays: op, inputs, value and gradient. For tensors (``stats``,
+        by default when some node holds more than a few numbers): shape, dtype and, on one
+        line for the value and one for the gradient, mean, std, min, max, norm, the fraction
+        of zeros and a histogram.
+        """
+        if stats is None:
+            stats = self.holds_tensors
+        if stats:
+            return _stats_table(self.nodes)
         header = ("node", "op", "inputs", "value", "gradient")
         rows = [
             (
@@ -473,19 +549,32 @@ class Trace:
             )
             for tn in self.nodes
         ]
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = [_row(header, widths), _row(tuple("-" * w for w in widths), widths)]
-        lines.extend(_row(r, widths) for r in rows)
-        return "\n".join(lines)
+        return _format_table(header, rows)
 
-    def to_dict(self, max_paths: int = 64) -> dict[str, Any]:
-        """Everything as JSON-ready data (non-finite numbers as "NaN", "Infinity", "-Infinity")."""
+    def summary(self) -> str:
+        """Per variable: value norm, gradient norm and their ratio, which shows vanishing
+        (a tiny ratio) and exploding (a huge one) gradients; the ``Variable``s of a network,
+        or every variable of an expression or a graph without ``Variable``s."""
+        header = ("variable", "shape", "|value|", "|gradient|", "|gradient|/|value|", "note")
+        return _format_table(header, [_summary_row(tn) for tn in self.summary_nodes()])
+
+    def summary_nodes(self) -> list[TraceNode]:
+        """The nodes ``summary`` reports on."""
+        trained = [tn for tn in self.nodes if tn.kind == "variable"]
+        return trained or [self.node(name) for name in self.variables]
+
+    def to_dict(self, max_paths: int = 64, array_limit: int = INLINE_ARRAY) -> dict[str, Any]:
+        """Everything as JSON-ready data (non-finite numbers as "NaN", "Infinity", "-Infinity").
+
+        Values and gradients of more than ``array_limit`` numbers are given by their
+        statistics only.
+        """
         return {
             "expression": None if self.expression is None else self.expression.text,
             "output": self.output,
-            "value": to_json(self.value),
+            "value": _limited_json(self.value, array_limit),
             "variables": self.variables,
-            "nodes": [tn.to_dict() for tn in self.nodes],
+            "nodes": [tn.to_dict(array_limit) for tn in self.nodes],
             "edges": [
                 {
                     "src": e.src,
@@ -498,7 +587,7 @@ class Trace:
             ],
             "forward_order": self.forward_order,
             "backward_order": self.backward_order,
-            "gradients": {tn.name: to_json(tn.gradient) for tn in self.nodes},
+            "gradients": {tn.name: _limited_json(tn.gradient, array_limit) for tn in self.nodes},
             "paths": {name: self._paths_dict(name, max_paths) for name in self.variables},
         }
 
@@ -521,6 +610,22 @@ class Trace:
     def __str__(self) -> str:
         return self.table()
 
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Write the trace as JSON data (``chainrule serve --trace FILE`` opens it)."""
+        from .tracefile import save
+
+        return save(self, path)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the graph with every value, gradient and local derivative, and a table."""
+        from .notebook import trace_html
+
+        return trace_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text view: the table."""
+        printer.text(repr(self) if cycle else f"{self!r}\n{self.table()}")
+
     def __repr__(self) -> str:
         return f"<chainrule.Trace of '{self.output}' value={format_value(self.value)}>"
 
@@ -535,6 +640,62 @@ def _make_path(start: str, steps: list[Edge]) -> Path:
 
 def _row(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [_row(header, widths), _row(tuple("-" * w for w in widths), widths)]
+    lines.extend(_row(r, widths) for r in rows)
+    return "\n".join(lines)
+
+
+_STATS_HEADER = (
+    "node", "op", "shape", "dtype", "", "mean", "std", "min", "max", "norm", "zeros", "histogram"
+)  # fmt: skip
+
+
+def _stats_table(nodes: list[TraceNode]) -> str:
+    """Two lines per node, its value's statistics and its gradient's."""
+    rows: list[tuple[str, ...]] = []
+    for tn in nodes:
+        shape = "x".join(str(d) for d in tn.shape) or "scalar"
+        first = (tn.name, tn.op_type, shape, tn.dtype or "-")
+        rows.append((*first, "value", *_stats_cells(tn.value_stats, tn.value)))
+        rows.append(("", "", "", "", "grad", *_stats_cells(tn.gradient_stats, tn.gradient)))
+    return _format_table(_STATS_HEADER, rows)
+
+
+def _stats_cells(stats: Stats | None, value: Any) -> tuple[str, ...]:
+    if stats is None or stats.size == 1:
+        return ("-" if value is None else format_value(value, 4), "", "", "", "", "", "")
+    numbers = (stats.mean, stats.std, stats.min, stats.max, stats.norm)
+    cells = tuple(f"{x:.4g}" for x in numbers)
+    return (*cells, f"{stats.zero_fraction:.0%}", stats.sparkline.replace(" ", "·"))
+
+
+def _summary_row(tn: TraceNode) -> tuple[str, ...]:
+    shape = "x".join(str(d) for d in tn.shape) or "scalar"
+    value, grad = tn.value_stats, tn.gradient_stats
+    if value is None or grad is None:
+        return (tn.name, shape, "-", "-", "-", "no gradient flows" if grad is None else "")
+    if value.norm == 0:
+        note = "the value is zero (a fresh bias?): no ratio"
+        return (tn.name, shape, "0", f"{grad.norm:.4g}", "-", note)
+    ratio = grad.norm / value.norm
+    return (tn.name, shape, f"{value.norm:.4g}", f"{grad.norm:.4g}", f"{ratio:.3g}", _note(ratio))
+
+
+def _note(ratio: float) -> str:
+    """A learner's hint for a ratio far from the usual range."""
+    if math.isnan(ratio):
+        return "NaN: look for a division by zero or a log of zero"
+    if ratio == 0.0:
+        return "no gradient reaches it"
+    if ratio < VANISHING_RATIO:
+        return "vanishing: steps barely change it"
+    if ratio > EXPLODING_RATIO:
+        return "exploding: steps overshoot"
+    return ""
 
 
 def node_kind(node: Node) -> str:
@@ -600,7 +761,10 @@ def format_value(value: Any, digits: int = 6) -> str:
     shape = "x".join(str(d) for d in array.shape)
     if array.size <= SMALL_ARRAY and array.dtype.kind in "biuf":
         return _format_nested(array.tolist(), digits)
-    return f"array[{shape}]"
+    stats = tensor_stats(array)
+    if stats is None:
+        return f"array[{shape}]"
+    return f"{shape} array, mean {stats.mean:.4g}, std {stats.std:.4g}"
 
 
 def _format_scalar(value: Any, digits: int) -> str:

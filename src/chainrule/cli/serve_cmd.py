@@ -15,11 +15,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Serve the explorer page on this machine and print its URL. Type an expression, "
             "set each variable with a number field or slider, and click a variable to see "
-            "the chain-rule products along the paths its gradient flows."
+            "the chain-rule products along the paths its gradient flows. With --trace FILE, "
+            "explore a trace saved from a program (trace.save(FILE)): every node's value "
+            "and gradient, name scopes that open on click, a variable's gradient paths."
         ),
     )
     parser.add_argument(
         "expr", nargs="?", default=None, help='expression to open with, e.g. "(4*x+1)^2"'
+    )
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="open a trace saved with trace.save(FILE) (or a graph) instead of an expression",
     )
     parser.add_argument(
         "--host",
@@ -73,6 +80,18 @@ def run(args: argparse.Namespace) -> int:
         return 1
     from ..errors import ChainruleError
 
+    graph = None
+    if args.trace is not None:
+        from ..tracefile import load
+
+        try:
+            graph = load(args.trace)
+        except OSError as err:
+            print(f"chainrule serve: cannot read {args.trace}: {err.strerror}", file=sys.stderr)
+            return 2
+        except ChainruleError as err:
+            print(f"chainrule serve: {err}", file=sys.stderr)
+            return 2
     try:
         serve(
             host=args.host,
@@ -81,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             expr=args.expr,
             workers=args.workers,
             timeout=args.timeout,
+            graph=graph,
         )
     except ChainruleError as err:
         print(f"chainrule serve: {err}", file=sys.stderr)

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--logdir",
         default=None,
         help="also write TensorBoard files here (view them with: tensorboard --logdir DIR)",
+    )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="watch training live in the browser: loss, gradient norms, activations",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -254,6 +260,7 @@ def train_epoch(
     batch_size: int,
     seed: list[int],
     progress: Any,
+    after_step: Callable[[], None] | None = None,
 ) -> list[float]:
     """One pass over the shuffled training set; the loss of every batch."""
     step = session.make_callable([model.loss, model.train_op], [model.images, model.targets])
@@ -263,7 +270,31 @@ def train_epoch(
         losses.append(float(loss_value))
         progress.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
         progress.update(1)
+        if after_step is not None:
+            after_step()
     return losses
+
+
+#: ``--watch`` measures the network every this many steps
+WATCH_EVERY = 10
+#: ... on this many training images
+WATCH_IMAGES = 256
+
+
+def _watcher(session: cr.Session, model: Model, X: np.ndarray, targets: np.ndarray) -> Any:
+    """The live page of ``--watch`` and the step hook that feeds it."""
+    from chainrule.web.watch import watch
+
+    watcher = watch(session, model.loss)
+    feed = {model.images: X[:WATCH_IMAGES], model.targets: targets[:WATCH_IMAGES]}
+    steps = [0]
+
+    def after_step() -> None:
+        steps[0] += 1
+        if steps[0] % WATCH_EVERY == 1:
+            watcher.update(feed, step=steps[0])
+
+    return watcher, after_step
 
 
 def resume(session: cr.Session, saver: Any, model: Model, checkpoints: Path) -> int:
@@ -344,6 +375,9 @@ def _train(args: argparse.Namespace) -> int:
         _file_writer(args.logdir, model.graph) as writer,
     ):
         start = resume(session, saver, model, checkpoints) if args.resume else 0
+        watcher, after_step = (
+            _watcher(session, model, X_train, targets) if args.watch else (None, None)
+        )
         history = History(out / HISTORY_FILE, start)
         batches_per_epoch = -(-len(X_train) // args.batch_size)
         accuracy = _test_accuracy(session, model, X_test, y_test)
@@ -355,7 +389,14 @@ def _train(args: argparse.Namespace) -> int:
                 desc=f"epoch {epoch}/{args.epochs}",
             ) as progress:
                 losses = train_epoch(
-                    session, model, X_train, targets, args.batch_size, [args.seed, epoch], progress
+                    session,
+                    model,
+                    X_train,
+                    targets,
+                    args.batch_size,
+                    [args.seed, epoch],
+                    progress,
+                    after_step,
                 )
             session.run(model.next_epoch)
             accuracy = _test_accuracy(session, model, X_test, y_test)
@@ -370,6 +411,8 @@ def _train(args: argparse.Namespace) -> int:
                 f"test accuracy {accuracy:.4f}  checkpoint {Path(path).name}",
                 flush=True,
             )
+        if watcher is not None:
+            _close_watch(watcher)
     curve = history.step_losses()
     if curve:
         picture = plots.loss_curve(
@@ -383,6 +426,14 @@ def _train(args: argparse.Namespace) -> int:
             f"TensorBoard files in {args.logdir}; see them with: tensorboard --logdir {args.logdir}"
         )
     return 0
+
+
+def _close_watch(watcher: Any) -> None:
+    """Keep the watch page open until the user is done with it (at a terminal), then stop it."""
+    if sys.stdin.isatty():
+        with contextlib.suppress(EOFError, KeyboardInterrupt):
+            input(f"training done; the watch page stays at {watcher.url}: press Enter to close it ")
+    watcher.close()
 
 
 def _file_writer(logdir: str | None, graph: cr.Graph) -> contextlib.AbstractContextManager[Any]:

@@ -46,12 +46,14 @@ def explain_payload(text: str, values: Mapping[str, float]) -> dict[str, Any]:
     """Parse ``text``, evaluate it at ``values`` and return the trace as JSON-ready data.
 
     The trace's ``to_dict()`` (nodes, edges, orders, gradients, paths per variable) plus
-    ``variable_info``: each variable's node name, the value used and its gradient. Variables
+    ``variable_info``: each variable's node name, the value used and its gradient, and
+    ``layout``: where the page draws each node and edge (by Graphviz). Variables
     missing from ``values`` take ``DEFAULT_VARIABLE_VALUE``; names in ``values`` that the
     expression does not use are ignored (the page keeps them while one edits).
     """
     from ..expr import parse
     from ..trace import explain
+    from .layout import layout
 
     expression = parse(text)
     feed = {name: float(values.get(name, DEFAULT_VARIABLE_VALUE)) for name in expression.variables}
@@ -66,6 +68,7 @@ def explain_payload(text: str, values: Mapping[str, float]) -> dict[str, Any]:
         }
         for name, placeholder in expression.variables.items()
     ]
+    data["layout"] = layout(data)
     return json_safe(data)
 
 
@@ -133,6 +136,7 @@ def _warm_up() -> None:
     """Import the parser and the tracer before the first job, so that it does not wait."""
     importlib.import_module("chainrule.expr")
     importlib.import_module("chainrule.trace")
+    importlib.import_module("chainrule.web.layout")
 
 
 class ComputeTimeout(ChainruleError, TimeoutError):

@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ChainruleError, InvalidArgumentError
 from .compute import Compute, ComputeTimeout, WorkerCrashed, WorkerPool, explain_payload
+from .graph_api import graph_routes
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -219,11 +220,13 @@ def create_app(
     timeout: float = DEFAULT_TIMEOUT,
     max_body_bytes: int = MAX_BODY_BYTES,
     hosts: HostCheck | None = None,
+    graph: dict[str, Any] | None = None,
 ) -> Starlette:
     """The explorer's ASGI app; ``compute(text, values)`` runs in ``workers`` processes.
 
     ``compute`` must be a module-level function (it is sent to the worker processes).
     ``hosts`` says which names requests may use (by default: this machine's loopback names).
+    ``graph`` is a trace or graph as checked trace-file data, which the page then opens.
     """
     pool = WorkerPool(compute, workers=workers, timeout=timeout)
 
@@ -259,6 +262,7 @@ def create_app(
         routes=[
             Route("/", index),
             Route("/api/explain", explain_endpoint, methods=["POST"]),
+            *(graph_routes(graph) if graph is not None else []),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,
@@ -363,11 +367,15 @@ def serve(
     workers: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
     out: TextIO | None = None,
+    graph: dict[str, Any] | None = None,
 ) -> None:
-    """Serve the explorer until interrupted, printing its URL (and opening it in a browser)."""
+    """Serve the explorer until interrupted, printing its URL (and opening it in a browser).
+
+    With ``graph`` (checked trace-file data) the page opens that trace or graph.
+    """
     out = out or sys.stdout
     hosts = None if is_loopback(host) else HostCheck(_names_of_this_machine(host), any_ip=True)
-    app = create_app(workers=workers, timeout=timeout, hosts=hosts)
+    app = create_app(workers=workers, timeout=timeout, hosts=hosts, graph=graph)
     sock = bind_socket(host, port)
     url = page_url(url_of(sock), expr)
     print(f"chainrule explorer: {url}", file=out, flush=True)

@@ -1,5 +1,7 @@
 // The chainrule explorer page: expression → POST /api/explain → graph, values, gradients,
-// and the chain-rule products along each path from the output back to a variable.
+// and the chain-rule products along each path from the output back to a variable; or a whole
+// graph or trace served by the page's server (GET /api/graph): name scopes, statistics, paths.
+// Layouts come from the server (Graphviz); the page only draws them.
 "use strict";
 
 (() => {
@@ -9,11 +11,7 @@
   const TYPING_DELAY_MS = 180;
   const NUMBER_DELAY_MS = 120;
   const MAX_PATHS_SHOWN = 64;
-  const NODE_W = 128;
-  const NODE_H = 66;
-  const GAP_X = 30;
-  const GAP_Y = 58;
-  const MARGIN = 16;
+  const MARGIN = 12;
   const MIN_SCALE = 0.6;
 
   const OP_SYMBOLS = {
@@ -160,7 +158,8 @@
   }
 
   // Index the answer and give every node the short letter name backprop-vis uses (a, b, c, ...
-  // in forward order); variables keep their own names, and no letter repeats one of them.
+  // in forward order); variables keep their own names, the output is always f (as in f(x)),
+  // and no letter repeats a variable's name or f.
   function prepare(answer) {
     const nodes = new Map(answer.nodes.map((node) => [node.name, node]));
     const order = answer.forward_order;
@@ -172,11 +171,13 @@
       variableOfNode[variable.node] = variable.name;
     }
     const letters = {};
+    const outputName = "f" in variablesByName ? "out" : "f";
     let next = 0;
     for (const name of order) {
       let letter;
-      do letter = letterName(next++); while (letter in variablesByName);
-      letters[name] = variableOfNode[name] || letter;
+      do letter = letterName(next++); while (letter in variablesByName || letter === outputName);
+      if (variableOfNode[name]) letters[name] = variableOfNode[name];
+      else letters[name] = name === answer.output ? outputName : letter;
     }
     return { ...answer, nodeMap: nodes, order, variables, variablesByName, variableOfNode, letters };
   }
@@ -311,157 +312,41 @@
       grad.append(`∂${out}/∂${variable.name} = `, bold(fmt(variable.gradient)));
       resultBox.append(grad);
     }
+    const note = nonFiniteNote(current.nodes);
+    if (note) resultBox.append(note);
+  }
+
+  // ∞ and NaN explained where they appear, in a learner's words.
+  const NON_FINITE = {
+    Infinity: "∞ (or −∞): the number grew beyond what a computer can hold, or a division by zero (1/0) or log(0) happened.",
+    NaN: "NaN means “not a number”: the result is undefined, as for 0/0, ∞ − ∞, 0 × ∞ or the log or square root of a negative number. A NaN flows on into everything computed from it.",
+  };
+
+  function nonFiniteNote(nodes) {
+    const seen = new Set();
+    for (const node of nodes) {
+      for (const x of [node.value, node.gradient]) {
+        if (x === "NaN") seen.add("NaN");
+        if (x === "Infinity" || x === "-Infinity") seen.add("Infinity");
+      }
+    }
+    if (!seen.size) return null;
+    const box = document.createElement("div");
+    box.className = "nonfinite-note";
+    for (const key of ["Infinity", "NaN"]) {
+      if (!seen.has(key)) continue;
+      const line = document.createElement("p");
+      line.dataset.kind = key;
+      line.textContent = NON_FINITE[key];
+      box.append(line);
+    }
+    return box;
   }
 
   function bold(text) {
     const b = document.createElement("b");
     b.textContent = text;
     return b;
-  }
-
-  // -- graph layout ----------------------------------------------------------------------------
-  // Layers by depth below the output (the longest path down, so every edge points up). An edge
-  // that skips layers passes through small "bend" slots in the layers between, so that every
-  // edge joins neighbouring layers and other nodes make room for it. Each layer is ordered by
-  // where its parents are (reading order for a tree), then nodes are moved towards the mean of
-  // their neighbours above and below, keeping that order and never overlapping.
-  const BEND_WIDTH = 0.28;
-  const LAYOUT_ROUNDS = 6;
-
-  function layoutGraph(data) {
-    const depth = nodeDepths(data);
-    const children = {};
-    const width = {};
-    const layerOf = {};
-    for (const name of data.order) {
-      children[name] = [];
-      width[name] = 1;
-      layerOf[name] = depth[name];
-    }
-    const routes = {};
-    for (const edge of data.edges) {
-      let upper = edge.dst;
-      const bends = [];
-      for (let level = depth[edge.dst] + 1; level < depth[edge.src]; level++) {
-        const bend = `bend:${edgeId(edge)}:${level}`;
-        children[bend] = [];
-        width[bend] = BEND_WIDTH;
-        layerOf[bend] = level;
-        children[upper].push(bend);
-        bends.push(bend);
-        upper = bend;
-      }
-      children[upper].push(edge.src);
-      routes[edgeId(edge)] = bends;
-    }
-    const parents = {};
-    for (const item of Object.keys(children)) parents[item] = [];
-    for (const [item, below] of Object.entries(children)) {
-      below.forEach((child, k) => parents[child].push({ item, k, n: below.length }));
-    }
-    const layers = orderLayers(data.output, children, parents, layerOf);
-    const x = {};
-    for (const layer of layers) placeInOrder(layer, layer.map((_, i) => i), width, x);
-    for (let round = 0; round < LAYOUT_ROUNDS; round++) {
-      for (let level = 1; level < layers.length; level++) {
-        alignLayer(layers[level], (item) => parents[item].map((p) => x[p.item]), width, x);
-      }
-      for (let level = layers.length - 2; level >= 0; level--) {
-        alignLayer(layers[level], (item) => children[item].map((child) => x[child]), width, x);
-      }
-    }
-    const xs = Object.values(x);
-    const minX = Math.min(...xs);
-    const unit = NODE_W + GAP_X;
-    const point = (item) => ({
-      x: MARGIN + (x[item] - minX) * unit,
-      y: MARGIN + layerOf[item] * (NODE_H + GAP_Y),
-    });
-    const positions = {};
-    for (const name of data.order) positions[name] = point(name);
-    const bendPoints = {};
-    for (const [id, bends] of Object.entries(routes)) bendPoints[id] = bends.map(point);
-    return {
-      positions,
-      bendPoints,
-      width: 2 * MARGIN + (Math.max(...xs) - minX) * unit + NODE_W,
-      height: 2 * MARGIN + (layers.length - 1) * (NODE_H + GAP_Y) + NODE_H,
-    };
-  }
-
-  function nodeDepths(data) {
-    const depth = { [data.output]: 0 };
-    for (const name of [...data.order].reverse()) {
-      if (depth[name] === undefined) depth[name] = 0;
-      for (const input of data.nodeMap.get(name).inputs) {
-        depth[input] = Math.max(depth[input] ?? 0, depth[name] + 1);
-      }
-    }
-    return depth;
-  }
-
-  // Layer 0 holds the output; each next layer is sorted by the mean place of its items under
-  // their parents (a parent's k-th of n inputs sits at parentIndex + (k + 1) / (n + 1)).
-  function orderLayers(root, children, parents, layerOf) {
-    const layers = [];
-    for (const item of Object.keys(children)) (layers[layerOf[item]] ||= []).push(item);
-    layers[0] = [root, ...layers[0].filter((item) => item !== root)];
-    for (let level = 1; level < layers.length; level++) {
-      layers[level] = layers[level] || [];
-      const index = new Map(layers[level - 1].map((item, i) => [item, i]));
-      const key = {};
-      for (const item of layers[level]) {
-        const places = parents[item]
-          .filter((p) => index.has(p.item))
-          .map((p) => index.get(p.item) + (p.k + 1) / (p.n + 1));
-        key[item] = places.length ? mean(places) : Number.MAX_SAFE_INTEGER;
-      }
-      layers[level].sort((a, b) => key[a] - key[b]);
-    }
-    return layers;
-  }
-
-  // Move each item of a layer towards the mean of its neighbours' places (items without
-  // neighbours stay), keeping the layer's order and its items apart.
-  function alignLayer(layer, neighbourPlaces, width, x) {
-    const desired = layer.map((item) => {
-      const places = neighbourPlaces(item);
-      return places.length ? mean(places) : x[item];
-    });
-    placeInOrder(layer, desired, width, x);
-  }
-
-  // The closest places to ``desired`` (least squares) that keep the order and keep neighbours
-  // at least half their widths apart: isotonic regression by pooling adjacent violators.
-  function placeInOrder(layer, desired, width, x) {
-    const offsets = [0];
-    for (let i = 1; i < layer.length; i++) {
-      offsets.push(offsets[i - 1] + (width[layer[i - 1]] + width[layer[i]]) / 2);
-    }
-    const blocks = [];
-    desired.forEach((d, i) => {
-      blocks.push({ sum: d - offsets[i], count: 1 });
-      while (blocks.length > 1) {
-        const last = blocks[blocks.length - 1];
-        const before = blocks[blocks.length - 2];
-        if (before.sum / before.count <= last.sum / last.count) break;
-        before.sum += last.sum;
-        before.count += last.count;
-        blocks.pop();
-      }
-    });
-    let i = 0;
-    for (const block of blocks) {
-      for (let j = 0; j < block.count; j++, i++) x[layer[i]] = block.sum / block.count + offsets[i];
-    }
-  }
-
-  function mean(values) {
-    return values.reduce((sum, v) => sum + v, 0) / values.length;
-  }
-
-  function edgeId(edge) {
-    return `${edge.src}->${edge.dst}#${edge.index}`;
   }
 
   // -- graph drawing --------------------------------------------------------------------------
@@ -472,30 +357,61 @@
     return element;
   }
 
+  // The layout comes from the server (Graphviz): a box per node, a spline per edge.
   function renderGraph() {
-    const layout = layoutGraph(current);
-    const { width, height } = layout;
-    svg.textContent = "";
-    svg.classList.remove("stale");
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.dataset.width = String(width);
-    svg.dataset.height = String(height);
-    fitGraph();
-    const edgeLayer = svgEl("g", { class: "edges" });
-    const labelLayer = svgEl("g", { class: "edge-labels" });
-    const nodeLayer = svgEl("g", { class: "nodes" });
-    const parallel = parallelOffsets(current.edges);
-    for (const edge of current.edges) {
-      drawEdge(edge, layout, parallel[edgeId(edge)], edgeLayer, labelLayer);
-    }
-    for (const name of current.order) {
-      drawNode(current.nodeMap.get(name), layout.positions[name], nodeLayer);
-    }
-    svg.append(edgeLayer, nodeLayer, labelLayer);
+    drawLayout(current.layout, (item, layer) => {
+      drawNode(current.nodeMap.get(item.id), item, layer);
+    });
     applyHighlight();
   }
 
-  // Shrink a wide graph to the panel (down to MIN_SCALE; wider ones scroll).
+  function drawLayout(layout, drawItem) {
+    const width = layout.width + 2 * MARGIN;
+    const height = layout.height + 2 * MARGIN;
+    svg.textContent = "";
+    svg.classList.remove("stale");
+    svg.setAttribute("viewBox", `${-MARGIN} ${-MARGIN} ${width} ${height}`);
+    svg.dataset.width = String(width);
+    svg.dataset.height = String(height);
+    fitGraph();
+    svg.append(arrowDefs());
+    const frameLayer = svgEl("g", { class: "frames" });
+    const edgeLayer = svgEl("g", { class: "edges" });
+    const labelLayer = svgEl("g", { class: "edge-labels" });
+    const nodeLayer = svgEl("g", { class: "nodes" });
+    for (const cluster of layout.clusters) drawFrame(cluster, frameLayer);
+    for (const edge of layout.edges) drawEdge(edge, edgeLayer, labelLayer);
+    for (const item of layout.items) drawItem(item, nodeLayer);
+    svg.append(frameLayer, edgeLayer, nodeLayer, labelLayer);
+  }
+
+  // Arrowheads: one marker for plain edges, one for highlighted ones.
+  function arrowDefs() {
+    const defs = svgEl("defs");
+    for (const [id, cls] of [["arrow", "arrowhead"], ["arrow-hi", "arrowhead hi"]]) {
+      const marker = svgEl("marker", {
+        id, viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7",
+        orient: "auto-start-reverse", markerUnits: "userSpaceOnUse",
+      });
+      marker.append(svgEl("path", { d: "M0,0 L10,5 L0,10 z", class: cls }));
+      defs.append(marker);
+    }
+    return defs;
+  }
+
+  // An expanded name scope: a frame around its nodes, its name on top (click: collapse).
+  function drawFrame(cluster, layer) {
+    const group = svgEl("g", { class: "frame", "data-scope": cluster.scope });
+    group.append(
+      svgEl("rect", { x: cluster.x, y: cluster.y, width: cluster.w, height: cluster.h, rx: 8 }),
+      svgEl("text", { x: cluster.label_x, y: cluster.label_y + 4, class: "frame-label", "text-anchor": "middle" }, `▾ ${cluster.scope.split("/").pop()}`),
+      svgEl("title", {}, `name scope ${cluster.scope}: click its name to collapse it`),
+    );
+    group.querySelector("text").addEventListener("click", () => toggleScope(cluster.scope, false));
+    layer.append(group);
+  }
+
+  // Shrink a wide graph to the panel (down to MIN_SCALE; wider ones scroll inside the panel).
   function fitGraph() {
     const width = Number(svg.dataset.width);
     const height = Number(svg.dataset.height);
@@ -506,49 +422,20 @@
     svg.setAttribute("height", String(Math.round(height * scale)));
   }
 
-  // Edges joining the same two nodes (x*x) are drawn side by side.
-  function parallelOffsets(edges) {
-    const groups = {};
-    for (const edge of edges) (groups[`${edge.src}->${edge.dst}`] ||= []).push(edge);
-    const offsets = {};
-    for (const group of Object.values(groups)) {
-      group.forEach((edge, i) => {
-        offsets[edgeId(edge)] = (i - (group.length - 1) / 2) * 30;
-      });
-    }
-    return offsets;
-  }
-
-  // A curve from the top of the input up through its bend slots into the bottom of the
-  // consumer, labelled with the local derivative just below the consumer.
-  function drawEdge(edge, layout, offset, edgeLayer, labelLayer) {
-    const from = layout.positions[edge.src];
-    const to = layout.positions[edge.dst];
-    const bends = layout.bendPoints[edgeId(edge)];
-    let px = from.x + NODE_W / 2 + offset;
-    let py = from.y;
-    let d = `M${px},${py}`;
-    for (const bend of [...bends].reverse()) {
-      d += curve(px, py, bend.x + NODE_W / 2, bend.y + NODE_H);
-      px = bend.x + NODE_W / 2;
-      py = bend.y;
-      d += ` L${px},${py}`;
-    }
-    const ex = to.x + NODE_W / 2 + offset;
-    const ey = to.y + NODE_H;
-    d += curve(px, py, ex, ey);
-    const id = edgeId(edge);
-    const key = `${edge.src}->${edge.dst}`;
-    const title = `∂${current.letters[edge.dst]}/∂${current.letters[edge.src]} = ${fmt(edge.local_derivative)}`;
-    const attributes = { class: "edge", "data-edge": key, "data-edge-id": id };
+  // The spline Graphviz drew, ending in an arrowhead at the consumer, and the local derivative
+  // (where it is a number) at the label place Graphviz kept free for it.
+  function drawEdge(edge, edgeLayer, labelLayer) {
+    const title = edgeTitle(edge);
+    const attributes = { class: "edge", "data-edge": `${edge.src}->${edge.dst}`, "data-edge-id": edge.id };
     const line = svgEl("g", { ...attributes, "data-part": "line" });
-    line.append(svgEl("path", { d }), svgEl("title", {}, title));
+    if (!edge.flows) line.classList.add("no-flow");
+    line.append(svgEl("path", { d: edge.path, "marker-end": "url(#arrow)" }), svgEl("title", {}, title));
     edgeLayer.append(line);
     if (edge.local_derivative === null || edge.local_derivative === undefined) return;
     const text = fmt(edge.local_derivative);
     const labelWidth = 12 + 7 * text.length;
-    const mx = (px + ex) / 2;
-    const my = (py + ey) / 2;
+    const mx = edge.label_x;
+    const my = edge.label_y;
     const label = svgEl("g", { ...attributes, "data-part": "label" });
     const pill = svgEl("g", { class: "edge-label" });
     pill.append(
@@ -560,12 +447,21 @@
     labelLayer.append(label);
   }
 
-  function curve(x1, y1, x2, y2) {
-    const middle = (y1 + y2) / 2;
-    return ` C${x1},${middle} ${x2},${middle} ${x2},${y2}`;
+  function edgeTitle(edge) {
+    if (edge.members.length > 1 || edge.src.startsWith("scope:") || edge.dst.startsWith("scope:")) {
+      return `${edge.members.length} edge${edge.members.length === 1 ? "" : "s"} between ${shortName(edge.src)} and ${shortName(edge.dst)}`;
+    }
+    if (!current || !current.letters) return `${edge.src} → ${edge.dst}`;
+    return `∂${current.letters[edge.dst]}/∂${current.letters[edge.src]} = ${fmt(edge.local_derivative)}`;
+  }
+
+  function shortName(id) {
+    return id.startsWith("scope:") ? `scope ${id.slice(6)}` : id;
   }
 
   function drawNode(node, position, layer) {
+    const width = position.w;
+    const height = position.h;
     const variable = current.variableOfNode[node.name];
     const kind = variable ? "variable" : node.inputs.length ? "op" : "const";
     const classes = ["node", kind];
@@ -577,14 +473,21 @@
       transform: `translate(${position.x},${position.y})`,
     });
     if (variable) group.dataset.variable = variable;
-    group.append(svgEl("rect", { width: NODE_W, height: NODE_H, rx: 10 }));
+    group.append(svgEl("rect", { width, height, rx: 10 }));
     if (!variable) group.append(svgEl("text", { class: "tag", x: 9, y: 18 }, current.letters[node.name]));
     if (kind === "op") {
-      group.append(svgEl("text", { class: "op", x: NODE_W - 9, y: 17, "text-anchor": "end" }, node.op_type));
+      group.append(svgEl("text", { class: "op", x: width - 9, y: 17, "text-anchor": "end" }, node.op_type));
     }
-    group.append(svgEl("text", { class: "sym", x: NODE_W / 2, y: 24, "text-anchor": "middle" }, symbolOf(node, variable)));
+    group.append(svgEl("text", { class: "sym", x: width / 2, y: 24, "text-anchor": "middle" }, symbolOf(node, variable)));
     group.append(valueLine("value", node.value, "val", 44));
-    group.append(valueLine("grad", node.gradient, "grad", 59));
+    if (kind === "const") {
+      const line = valueLine("grad", null, "grad", 59);
+      line.classList.add("const-grad");
+      line.append(svgEl("title", {}, constantGradientNote(node)));
+      group.append(line);
+    } else {
+      group.append(valueLine("grad", node.gradient, "grad", 59));
+    }
     group.append(svgEl("title", {}, nodeTitle(node, variable)));
     if (variable) {
       group.addEventListener("click", () => select(state.selected === variable ? null : variable));
@@ -598,6 +501,16 @@
     const valueSpan = svgEl("tspan", { class: cls }, value === null || value === undefined ? "—" : fmt(value));
     text.append(keySpan, valueSpan);
     return text;
+  }
+
+  // A constant's gradient is computed like any other, but nothing uses it: say so, on hover.
+  function constantGradientNote(node) {
+    const out = outputLetter();
+    return (
+      `∂${out}/∂(${node.label}) = ${fmt(node.gradient)}: how ${out} would change if this ` +
+      "constant changed. A constant never changes (it is no variable), so backpropagation " +
+      "passes this number on but nothing is updated with it."
+    );
   }
 
   function symbolOf(node, variable) {
@@ -762,6 +675,7 @@
       pre.hidden = true;
     }
     svg.classList.add("stale");
+    for (const box of [resultBox, pathsBox, variablesBox]) box.classList.add("stale");
     writeUrl();
   }
 
@@ -770,6 +684,7 @@
     delete errorBox.dataset.position;
     exprInput.classList.remove("invalid");
     exprInput.removeAttribute("aria-invalid");
+    for (const box of [resultBox, pathsBox, variablesBox]) box.classList.remove("stale");
   }
 
   function showEmpty() {
@@ -777,6 +692,7 @@
     current = null;
     svg.textContent = "";
     resultBox.textContent = "";
+    for (const stale of variablesBox.querySelectorAll(".var-row, .hint")) stale.remove();
     renderPaths();
     const hint = document.createElement("p");
     hint.className = "hint";
@@ -812,9 +728,342 @@
     window.setTimeout(() => { button.textContent = "Copy link"; }, 1500);
   });
 
+
+  // -- a whole graph or trace (chainrule serve --trace FILE, cr.show) ---------------------------
+  // The server holds the graph; the page asks for its layout with some name scopes open, the
+  // details of a clicked node, and the paths a variable's gradient flows along.
+  const graphState = { data: null, open: new Set(), selected: null, paths: null, node: null };
+  const nodeCard = $("#node-card");
+  const nodeBox = $("#node-details");
+  const LEAF_KINDS = new Set(["placeholder", "variable"]);
+
+  function startGraphMode(answer) {
+    document.body.dataset.mode = "graph";
+    for (const element of document.querySelectorAll("[data-expression-only]")) element.hidden = true;
+    for (const element of document.querySelectorAll("[data-graph-only]")) element.hidden = false;
+    $(".tagline").textContent =
+      "Click a name scope to open it, a node for its value and gradient, a variable for the paths its gradient flows along.";
+    showGraph(answer);
+  }
+
+  function showGraph(answer) {
+    graphState.data = answer;
+    graphState.open = new Set(answer.layout.expanded);
+    current = null;
+    drawLayout(answer.layout, drawGraphItem);
+    renderGraphResult();
+    renderGraphPaths();
+    if (!graphState.node) {
+      nodeBox.textContent = "";
+      nodeBox.append(hint("Click a node to see its value and gradient: statistics, a histogram, and every number on demand."));
+    }
+    applyGraphHighlight();
+    document.body.dataset.ready = "true";
+  }
+
+  async function loadGraph() {
+    const params = new URLSearchParams();
+    if (!graphState.open.size) params.append("open", "");
+    for (const scope of graphState.open) params.append("open", scope);
+    document.body.dataset.ready = "false";
+    document.body.dataset.busy = "true";
+    try {
+      const response = await fetch(`/api/graph?${params}`);
+      const answer = await response.json().catch(() => ({ error: response.statusText }));
+      if (response.ok) showGraph(answer);
+      else showGraphError(answer.error || `error ${response.status}`);
+    } catch (err) {
+      showGraphError(`cannot reach the explorer server (${err.message})`);
+    } finally {
+      document.body.dataset.busy = "false";
+    }
+  }
+
+  function showGraphError(message) {
+    resultBox.textContent = "";
+    const line = document.createElement("p");
+    line.className = "error";
+    line.textContent = message;
+    resultBox.append(line);
+    document.body.dataset.ready = "true";
+  }
+
+  // Open a scope (its box becomes a frame around its nodes) or close it and every scope in it.
+  function toggleScope(scope, open) {
+    if (open) {
+      graphState.open.add(scope);
+    } else {
+      for (const other of [...graphState.open]) {
+        if (other === scope || other.startsWith(`${scope}/`)) graphState.open.delete(other);
+      }
+    }
+    loadGraph();
+  }
+
+  function drawGraphItem(item, layer) {
+    if (item.kind === "scope") drawScopeBox(item, layer);
+    else drawGraphNode(graphState.data.nodes[item.id], item, layer);
+  }
+
+  function drawScopeBox(item, layer) {
+    const group = svgEl("g", {
+      class: "scope-box", "data-scope": item.name, transform: `translate(${item.x},${item.y})`,
+    });
+    group.append(
+      svgEl("rect", { width: item.w, height: item.h, rx: 6 }),
+      svgEl("text", { class: "scope-name", x: item.w / 2, y: 22, "text-anchor": "middle" }, item.name.split("/").pop()),
+      svgEl("text", { class: "scope-count", x: item.w / 2, y: 40, "text-anchor": "middle" }, `${item.count} nodes · open`),
+      svgEl("title", {}, `name scope ${item.name}: ${item.count} nodes. Click to open it.`),
+    );
+    group.addEventListener("click", () => toggleScope(item.name, true));
+    layer.append(group);
+  }
+
+  function drawGraphNode(node, item, layer) {
+    const kind = node.kind === "constant" ? "const" : LEAF_KINDS.has(node.kind) ? "variable" : "op";
+    const classes = ["node", kind, "graph-node"];
+    if (node.name === graphState.data.output) classes.push("output");
+    const group = svgEl("g", {
+      class: classes.join(" "), "data-node": node.name, "data-op": node.op_type,
+      transform: `translate(${item.x},${item.y})`,
+    });
+    const short = node.name.split("/").pop();
+    group.append(
+      svgEl("rect", { width: item.w, height: item.h, rx: 10 }),
+      svgEl("text", { class: "sym small", x: item.w / 2, y: 17, "text-anchor": "middle" }, clip(kind === "op" ? node.op_type : short, 17)),
+      svgEl("text", { class: "tag", x: item.w / 2, y: 30, "text-anchor": "middle" }, clip(kind === "op" && short !== node.op_type ? short : shapeText(node.shape), 22)),
+      statLine("value", node.value, node.value_stats, "val", 46, false),
+      statLine("grad", node.gradient, node.gradient_stats, "grad", 60, true),
+      svgEl("title", {}, `${node.op_type} '${node.name}'\nshape ${shapeText(node.shape)}, ${node.dtype || "?"}\nclick for details`),
+    );
+    group.addEventListener("click", () => selectGraphNode(node.name));
+    layer.append(group);
+  }
+
+  function clip(text, length) {
+    return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+  }
+
+  function shapeText(shape) {
+    if (shape === null || shape === undefined) return "shape ?";
+    if (!shape.length) return "scalar";
+    return shape.map((d) => (d < 0 ? "?" : String(d))).join("×");
+  }
+
+  // One number for a tensor: the mean for values, the norm for gradients (its size).
+  function statLine(key, value, stats, cls, y, isGradient) {
+    const text = svgEl("text", { x: 10, y });
+    let shown = "—";
+    let label = key;
+    if (stats && stats.size > 1) {
+      label = isGradient ? "‖grad‖" : "mean";
+      shown = fmt(isGradient ? stats.norm : stats.mean);
+    } else if (value !== null && value !== undefined) {
+      shown = fmt(Array.isArray(value) ? value.flat(Infinity)[0] : value);
+    }
+    text.append(svgEl("tspan", { class: "key" }, `${label} `), svgEl("tspan", { class: cls }, shown));
+    return text;
+  }
+
+  function renderGraphResult() {
+    const data = graphState.data;
+    resultBox.textContent = "";
+    const title = document.createElement("div");
+    title.className = "result-title";
+    title.textContent = data.title;
+    const value = document.createElement("div");
+    value.className = "result-value";
+    value.append(`${data.output.split("/").pop()} = `, bold(data.value === null ? "—" : fmt(Array.isArray(data.value) ? "array" : data.value)));
+    const count = document.createElement("p");
+    count.className = "hint";
+    const shown = data.layout.items.length;
+    count.textContent = `${data.node_count} nodes; ${shown} boxes shown (closed name scopes stand for their nodes).`;
+    resultBox.append(title, value, count);
+  }
+
+  async function selectGraphNode(name) {
+    graphState.node = name;
+    const node = graphState.data.nodes[name];
+    renderNodeCard(node, null);
+    const isVariable = LEAF_KINDS.has(node.kind);
+    graphState.selected = isVariable ? name : null;
+    graphState.paths = null;
+    if (isVariable) {
+      const response = await fetch(`/api/paths?${new URLSearchParams({ variable: name })}`);
+      if (response.ok) graphState.paths = await response.json();
+    }
+    renderGraphPaths();
+    applyGraphHighlight();
+  }
+
+  function renderNodeCard(node, full) {
+    nodeCard.hidden = false;
+    nodeBox.textContent = "";
+    nodeBox.dataset.node = node.name;
+    const head = document.createElement("h3");
+    head.textContent = node.name;
+    const facts = document.createElement("p");
+    facts.className = "node-facts";
+    facts.textContent = `${node.op_type} (${node.kind}) · shape ${shapeText(node.shape)} · ${node.dtype || "?"}${node.source ? ` · ${node.source}` : ""}`;
+    nodeBox.append(head, facts);
+    for (const key of ["value", "gradient"]) nodeBox.append(statsBlock(node, key, full));
+  }
+
+  function statsBlock(node, key, full) {
+    const block = document.createElement("div");
+    block.className = `stats-block ${key}`;
+    const stats = node[`${key}_stats`];
+    const title = document.createElement("h4");
+    title.textContent = key === "value" ? "value (forward pass)" : "gradient ∂output/∂node (backward pass)";
+    block.append(title);
+    if (!stats) {
+      block.append(hint(key === "gradient" ? "No gradient flows into this node." : "Not computed: this graph has no values."));
+      return block;
+    }
+    if (stats.size === 1) {
+      const one = document.createElement("div");
+      one.className = "stat-one";
+      one.append(bold(fmt(node[key] ?? stats.mean)));
+      block.append(one);
+      return block;
+    }
+    const table = document.createElement("table");
+    table.className = "stats";
+    const row = (name, x) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.textContent = name;
+      const td = document.createElement("td");
+      td.textContent = x;
+      tr.append(th, td);
+      table.append(tr);
+    };
+    row("mean", fmt(stats.mean));
+    row("std", fmt(stats.std));
+    row("min … max", `${fmt(stats.min)} … ${fmt(stats.max)}`);
+    row("norm", fmt(stats.norm));
+    row("zeros", `${Math.round(stats.zero_fraction * 100)}%`);
+    if (stats.nonfinite) row("NaN or ∞", String(stats.nonfinite));
+    block.append(table, histogram(stats));
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "show-array";
+    button.dataset.which = key;
+    button.textContent = `Show all ${stats.size} numbers`;
+    button.addEventListener("click", () => showArray(node.name, key, block));
+    block.append(button);
+    if (full && full.name === node.name) block.append(arrayText(full, key, stats));
+    return block;
+  }
+
+  function hint(text) {
+    const p = document.createElement("p");
+    p.className = "hint";
+    p.textContent = text;
+    return p;
+  }
+
+  function histogram(stats) {
+    const width = 200;
+    const height = 40;
+    const chart = svgEl("svg", { class: "histogram", width, height, viewBox: `0 0 ${width} ${height + 12}` });
+    const top = Math.max(...stats.histogram, 1);
+    const bin = width / stats.histogram.length;
+    stats.histogram.forEach((count, i) => {
+      if (!count) return;
+      const h = (height * count) / top;
+      chart.append(svgEl("rect", { x: i * bin + 0.5, y: height - h, width: bin - 1, height: h }, null));
+    });
+    chart.append(
+      svgEl("text", { x: 0, y: height + 11, class: "axis" }, fmt(stats.low)),
+      svgEl("text", { x: width, y: height + 11, class: "axis", "text-anchor": "end" }, fmt(stats.high)),
+      svgEl("title", {}, `how the ${stats.size} numbers spread from ${fmt(stats.low)} to ${fmt(stats.high)}`),
+    );
+    return chart;
+  }
+
+  async function showArray(name, key, block) {
+    const response = await fetch(`/api/node?${new URLSearchParams({ name })}`);
+    if (!response.ok) return;
+    const full = await response.json();
+    const old = block.querySelector(".array");
+    if (old) old.remove();
+    block.append(arrayText(full, key, full[`${key}_stats`]));
+  }
+
+  function arrayText(full, key, stats) {
+    const pre = document.createElement("pre");
+    pre.className = "array";
+    if (full[key] === null || full[key] === undefined) {
+      pre.textContent = `${stats.size} numbers are too many to keep in a trace file; the statistics above describe them.`;
+      return pre;
+    }
+    const rows = (x) => (Array.isArray(x) && Array.isArray(x[0]) ? x.map((r) => rows(r)).join("\n") : Array.isArray(x) ? x.map(fmt).join("  ") : fmt(x));
+    pre.textContent = rows(full[key]);
+    return pre;
+  }
+
+  function renderGraphPaths() {
+    pathsBox.textContent = "";
+    if (!graphState.paths) {
+      pathsBox.append(hint("Click a variable or placeholder (a blue box) to light up the paths its gradient flows along from the output."));
+      return;
+    }
+    const { variable, nodes, edges } = graphState.paths;
+    const heading = document.createElement("h3");
+    heading.id = "path-summary";
+    heading.textContent = edges.length
+      ? `∂${graphState.data.output}/∂${variable} flows back along ${edges.length} edges through ${nodes.length} nodes`
+      : `no gradient flows from ${graphState.data.output} back to ${variable}`;
+    pathsBox.append(heading);
+    const note = hint("On every edge the gradient is multiplied by the local derivative: the chain rule, for tensors as for numbers.");
+    pathsBox.append(note);
+  }
+
+  function applyGraphHighlight() {
+    for (const element of svg.querySelectorAll(".highlighted, .selected")) {
+      element.classList.remove("highlighted", "selected");
+    }
+    const layout = graphState.data.layout;
+    const paths = graphState.paths;
+    svg.classList.toggle("has-selection", Boolean(paths));
+    if (graphState.node) {
+      const element = svg.querySelector(`[data-node="${CSS.escape(graphState.node)}"]`);
+      if (element) element.classList.add("selected");
+    }
+    if (!paths) return;
+    const items = new Set(paths.nodes.map((name) => layout.item_of[name]));
+    const edges = new Set(paths.edges);
+    for (const item of items) {
+      const id = item.startsWith("scope:") ? `[data-scope="${CSS.escape(item.slice(6))}"].scope-box` : `[data-node="${CSS.escape(item)}"]`;
+      for (const element of svg.querySelectorAll(id)) element.classList.add("highlighted");
+    }
+    for (const edge of layout.edges) {
+      if (edge.members.some((member) => edges.has(member))) {
+        for (const element of svg.querySelectorAll(`[data-edge-id="${CSS.escape(edge.id)}"]`)) element.classList.add("highlighted");
+      }
+    }
+  }
+
+  // The page serves a graph when the server holds one, else the expression explorer.
+  async function start() {
+    readUrl();
+    let answer = null;
+    try {
+      const response = await fetch("/api/graph");
+      if (response.ok) answer = await response.json();
+    } catch {
+      answer = null;
+    }
+    if (answer) {
+      startGraphMode(answer);
+      return;
+    }
+    exprInput.value = state.expr;
+    send();
+  }
+
   window.addEventListener("resize", fitGraph);
 
-  readUrl();
-  exprInput.value = state.expr;
-  send();
+  start();
 })();
