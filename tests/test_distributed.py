@@ -236,6 +236,7 @@ def test_train_digits_distributed_splits_each_batch_and_only_rank_0_writes(tmp_p
     pytest.importorskip("sklearn")
     together = tmp_path / "together"
     command = [sys.executable, "-m", "chainrule", "train", "digits", "--epochs", "1", "--quiet"]
+    command += ["--optimizer", "sgd"]
     status, output, _ = mpirun(2, *command, "--distributed", "--out", str(together))
     assert status == 0, output
     assert output.count("epoch   1/1") == 1, output  # only rank 0 prints
@@ -247,11 +248,14 @@ def test_train_digits_distributed_splits_each_batch_and_only_rank_0_writes(tmp_p
     assert done.returncode == 0, done.stderr
     saved = {}
     for name in ("together", "alone"):
-        reader = cr.train.load_checkpoint(str(tmp_path / name / "checkpoints"))
-        saved[name] = {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()}
+        where = str(tmp_path / name / "checkpoints")
+        names = [key for key, _ in cr.train.list_variables(where)]
+        saved[name] = {key: cr.train.load_variable(where, key) for key in names}
     assert saved["together"].keys() == saved["alone"].keys()
+    # equal but for float32 sums in another order and the last batch of 1437 % 32 = 29
+    # examples, split 15 + 14 (so its two halves weigh a little differently)
     for key, value in saved["alone"].items():
-        np.testing.assert_allclose(saved["together"][key], value, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(saved["together"][key], value, rtol=0, atol=1e-3)
 
 
 # -- the programs the jobs run ------------------------------------------------------------------
