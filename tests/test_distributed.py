@@ -258,6 +258,17 @@ def test_train_digits_distributed_splits_each_batch_and_only_rank_0_writes(tmp_p
         np.testing.assert_allclose(saved["together"][key], value, rtol=0, atol=1e-3)
 
 
+def test_the_horovod_style_example_trains_and_rank_0_saves(tmp_path):
+    pytest.importorskip("sklearn")
+    example = str(ROOT / "examples" / "horovod_digits.py")
+    status, output, _ = mpirun(2, sys.executable, example, "3", str(tmp_path))
+    assert status == 0, output
+    assert output.count("epoch  3") == 1, output
+    accuracy = float(output.split("final test accuracy ")[1].split(";")[0])
+    assert accuracy > 0.8
+    assert (tmp_path / "model.npz").is_file()
+
+
 # -- the programs the jobs run ------------------------------------------------------------------
 def _train_program(out: str) -> None:
     """Each optimizer: start from a different point per rank, broadcast, train on shards."""
