@@ -4,9 +4,11 @@ Every collective goes through ``World``. Before the data moves, each rank tells 
 rank that it has arrived (a small point-to-point note: the collective's number and a
 signature of its name, kind, dtype and shape). A rank waits for the notes with a deadline,
 so a rank that never comes is named instead of waited for forever, and two ranks in different
-collectives are told apart before any buffer is exchanged. The data then moves with one
-non-blocking MPI collective on a contiguous NumPy buffer (MPI's buffer interface: nothing is
-pickled), waited for under the same deadline.
+collectives are told apart before any buffer is exchanged. Once every rank has arrived, the
+data moves with one blocking MPI collective on a contiguous NumPy buffer (MPI's buffer
+interface: nothing is pickled), which ends unless a rank dies in it, and then ``mpirun`` ends
+the job. (MPI's non-blocking collectives could be waited for with a deadline too, but they
+advance only while polled, several times slower for the gradients of a step.)
 
 ``init`` also makes an unhandled error on any rank end the whole job (``MPI_Abort``), as
 ``python -m mpi4py`` does, after writing which rank failed and why.
@@ -49,8 +51,10 @@ DEFAULT_TIMEOUT = 60.0
 #: the tag of the arrival notes on chainrule's own communicator
 _NOTE_TAG = 7301
 
-#: waiting ranks yield the processor for this long before they start to sleep between polls
-_SPIN_SECONDS = 0.002
+#: a waiting rank polls for this long, then yields the processor between polls until
+#: ``_YIELD_SECONDS``, then sleeps between polls (at most ``_LONGEST_NAP``)
+_SPIN_SECONDS = 0.0002
+_YIELD_SECONDS = 0.002
 _LONGEST_NAP = 0.001
 
 
@@ -90,7 +94,7 @@ class World:
         """The elementwise sum (or mean) of ``array`` over all ranks, as a fresh array."""
         send = np.ascontiguousarray(array)
         out = np.empty_like(send)
-        self._collective("allreduce", name, send, lambda: self.comm.Iallreduce(send, out))
+        self._collective("allreduce", name, send, lambda: self.comm.Allreduce(send, out))
         if average:
             out /= self.size
         return out
@@ -105,19 +109,20 @@ class World:
         row = int(np.prod(send.shape[1:], dtype=np.int64))
         sizes = [int(c) * row for c in counts]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
-        self._wait(name, [self.comm.Iallgatherv(send, [out, sizes, offsets, None])])
+        self.comm.Allgatherv(send, [out, sizes, offsets, None])
         return out
 
     def broadcast(self, array: np.ndarray, root: int, name: str) -> np.ndarray:
         """Rank ``root``'s ``array`` on every rank, as a fresh array."""
         self._check_root(root)
         buffer = np.array(array, copy=True, order="C")
-        self._collective("broadcast", name, buffer, lambda: self.comm.Ibcast(buffer, root))
+        self._collective("broadcast", name, buffer, lambda: self.comm.Bcast(buffer, root))
         return buffer
 
     def barrier(self, name: str = "barrier") -> None:
-        """Return once every rank has called ``barrier`` (or raise naming those that did not)."""
-        self._collective("barrier", name, np.zeros(0), self.comm.Ibarrier)
+        """Return once every rank has called ``barrier`` (or raise naming those that did not):
+        the arrival notes are the barrier."""
+        self._collective("barrier", name, np.zeros(0), None)
 
     # -- how a collective runs ----------------------------------------------------------------
     def _collective(
@@ -128,8 +133,8 @@ class World:
         start: Callable[[], Any] | None,
         first_dim_may_differ: bool = False,
     ) -> list[int]:
-        """Exchange arrival notes, then run ``start()``'s request to the end; every rank's
-        first dimension (from the notes)."""
+        """Exchange arrival notes, then move the data (``start()``); every rank's first
+        dimension (from the notes)."""
         if self.broken:
             raise FailedPreconditionError(
                 f"rank {self.rank} cannot run the {kind} '{name}': {self.broken}"
@@ -139,7 +144,7 @@ class World:
         first = array.shape[0] if array.ndim else 1
         counts = self._arrive(kind, name, signature, first)
         if start is not None:
-            self._wait(name, [start()])
+            start()
         return counts
 
     def _arrive(self, kind: str, name: str, signature: int, first: int) -> list[int]:
@@ -177,17 +182,6 @@ class World:
             )
         return notes[:, 2].tolist()
 
-    def _wait(self, name: str, requests: list[Any]) -> None:
-        """Wait for the data to move; every rank has arrived, so this ends unless one dies."""
-        if not self._poll(requests, time.monotonic() + self.timeout):
-            self._fail(
-                CollectiveTimeoutError(
-                    f"'{name}': every rank arrived but the data did not move within "
-                    f"{self.timeout:g} s (a rank probably died)",
-                    ranks=(),
-                )
-            )
-
     def _poll(self, requests: list[Any], deadline: float) -> bool:
         """Test ``requests`` until all are done (True) or ``deadline`` passes (False), yielding
         the processor meanwhile, so that ranks sharing cores do not starve the one computing."""
@@ -198,7 +192,10 @@ class World:
             now = time.monotonic()
             if now > deadline:
                 return False
-            if now - started < _SPIN_SECONDS:
+            waited = now - started
+            if waited < _SPIN_SECONDS:
+                continue
+            if waited < _YIELD_SECONDS:
                 os.sched_yield()
             else:
                 nap = min(_LONGEST_NAP, max(1e-5, nap * 2))
