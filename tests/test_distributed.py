@@ -258,6 +258,18 @@ def test_train_digits_distributed_splits_each_batch_and_only_rank_0_writes(tmp_p
         np.testing.assert_allclose(saved["together"][key], value, rtol=0, atol=1e-3)
 
 
+def test_train_digits_distributed_resumes_from_rank_0s_checkpoint(tmp_path):
+    pytest.importorskip("sklearn")
+    command = [sys.executable, "-m", "chainrule", "train", "digits", "--quiet"]
+    command += ["--distributed", "--out", str(tmp_path), "--epochs"]
+    status, output, _ = mpirun(2, *command, "1")
+    assert status == 0, output
+    status, output, _ = mpirun(2, *command, "2", "--resume")
+    assert status == 0, output
+    assert output.count("resumed from") == 1 and "at epoch 1" in output, output
+    assert output.count("epoch   2/2") == 1 and "epoch   1/2" not in output, output
+
+
 def test_the_horovod_style_example_trains_and_rank_0_saves(tmp_path):
     pytest.importorskip("sklearn")
     example = str(ROOT / "examples" / "horovod_digits.py")
