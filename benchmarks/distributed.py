@@ -211,9 +211,12 @@ def main() -> None:
             print(json.dumps(found))
         return
     print(f"{os.cpu_count()} CPUs, 1 BLAS thread, NumPy {np.__version__}, {samples} samples")
+    before = os.getloadavg()[0]
     two = launch_ranks(samples)
     one = alone(samples)
     report(one, two)
+    # other programs running meanwhile take cores the two ranks need at the same moment
+    print(f"load average (1 min) {before:.2f} before, {os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":
