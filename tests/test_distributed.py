@@ -144,6 +144,23 @@ def test_k_ranks_with_shards_train_as_one_process_on_the_whole_batch(job, optimi
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
 
+def test_without_mpirun_a_program_is_a_job_of_one_rank(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(THIS), "train", str(tmp_path)],
+        env=dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    for optimizer in OPTIMIZERS:
+        for got, want in zip(stored(tmp_path, 0, optimizer), train_alone(optimizer), strict=True):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
 def test_every_rank_ends_with_the_same_variables(job):
     ranks, out = job
     for optimizer in OPTIMIZERS:

@@ -74,3 +74,9 @@ def test_collectives_refuse_what_mpi_cannot_add_naming_the_op():
     with pytest.raises(InvalidArgumentError, match="first axis"):
         dist.MPIAllgather(cr.constant(1.0))
     assert dist.MPIAllreduce(cr.constant(np.ones(2, np.int32)), average=False).dtype == cr.int32
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan")])
+def test_a_timeout_must_be_positive(timeout):
+    with pytest.raises(FailedPreconditionError, match="timeout must be positive"):
+        dist.init(timeout=timeout)
