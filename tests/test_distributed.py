@@ -184,6 +184,13 @@ def test_broadcast_gives_every_rank_rank_0s_values_whatever_it_initialised(job):
             assert not np.array_equal(own[0], rank0[0])  # it did start elsewhere
 
 
+def test_ranks_know_their_place_and_all_run_on_this_machine(job):
+    ranks, out = job
+    for rank in range(ranks):
+        (places,) = stored(out, rank, "places")
+        assert places.tolist() == [rank, ranks, rank, ranks]
+
+
 def test_one_fused_allreduce_per_step(job):
     ranks, out = job
     for rank in range(ranks):
@@ -208,8 +215,9 @@ def test_allreduce_allgather_and_broadcast_and_their_gradients(job):
         np.testing.assert_array_equal(gathered, np.concatenate(rows))
         start = sum(range(1, rank + 1))
         np.testing.assert_allclose(d_gathered, np.sum(w, 0)[start : start + rank + 1])
-        np.testing.assert_array_equal(cast, _op_input(0))
-        np.testing.assert_allclose(d_cast, np.sum(c, 0) if rank == 0 else np.zeros_like(x))
+        root = ranks - 1  # the last rank broadcasts
+        np.testing.assert_array_equal(cast, _op_input(root))
+        np.testing.assert_allclose(d_cast, np.sum(c, 0) if rank == root else np.zeros_like(x))
 
 
 def _op_input(rank: int) -> np.ndarray:
@@ -328,6 +336,8 @@ def _train_program(out: str) -> None:
             per_step.append(job.count - before)
     np.savez(f"{out}/rank{rank}-collectives-per-step", np.array(per_step))
     _ops_program(out, rank, dist.size())
+    places = [dist.rank(), dist.size(), dist.local_rank(), dist.local_size()]
+    np.savez(f"{out}/rank{rank}-places", np.array(places))
 
 
 def _ops_program(out: str, rank: int, ranks: int) -> None:
@@ -342,7 +352,7 @@ def _ops_program(out: str, rank: int, ranks: int) -> None:
         rows = cr.Variable(np.full((rank + 1, 2), float(rank)), name="rows")
         reduced = dist.allreduce(x)
         gathered = dist.allgather(rows)
-        cast = dist.broadcast(x, 0)
+        cast = dist.broadcast(x, ranks - 1)
         fetches = [
             reduced,
             cr.gradients(cr.reduce_sum(reduced * c), [x])[0],
