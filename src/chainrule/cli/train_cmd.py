@@ -5,6 +5,7 @@ on a seeded train/test split. Every epoch prints the loss and the test accuracy 
 checkpoint; ``--resume`` continues from the latest one (the epoch count is a variable saved
 with the weights). The loss curve is written as a PNG; ``--logdir`` also writes TensorBoard
 files: the graph, and per epoch the loss, the accuracy and histograms of weights and gradients.
+Under ``mpirun``, ``--distributed`` splits each batch across the ranks (docs/distributed.md).
 """
 
 from __future__ import annotations

@@ -181,8 +181,9 @@ class World:
             self._fail(
                 CollectiveTimeoutError(
                     f"the {kind} '{name}' on rank {self.rank} waited {self.timeout:g} s for "
-                    f"{_ranks_text(waiting)}, which did not arrive (they failed, finished "
-                    "early or are in another part of the program)",
+                    f"{_ranks_text(waiting)}, which did not arrive ("
+                    + ("it has" if len(waiting) == 1 else "they have")
+                    + " failed, finished early or gone to another part of the program)",
                     ranks=waiting,
                 )
             )
