@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import traceback
 import zlib
@@ -89,43 +90,48 @@ class World:
         self.count = 0
         self.broken: str | None = None
         self.buffers: dict[tuple[Any, ...], np.ndarray] = {}
+        #: one collective at a time per process (MPI forbids two at once on a communicator)
+        self.lock = threading.RLock()
 
     # -- the collectives -----------------------------------------------------------------------
     def allreduce(self, array: np.ndarray, average: bool, name: str) -> np.ndarray:
         """The elementwise sum (or mean) of ``array`` over all ranks, as a fresh array."""
-        array = np.asarray(array)
-        buffer = self._buffer("allreduce", array)
-        self._collective(
-            "allreduce", name, buffer, lambda: self.comm.Allreduce(self.MPI.IN_PLACE, buffer)
-        )
-        if average:
-            return np.divide(buffer, self.size, dtype=buffer.dtype)
-        return buffer.copy()
+        with self.lock:
+            buffer = self._buffer("allreduce", np.asarray(array))
+            self._collective(
+                "allreduce", name, buffer, lambda: self.comm.Allreduce(self.MPI.IN_PLACE, buffer)
+            )
+            if average:
+                return np.divide(buffer, self.size, dtype=buffer.dtype)
+            return buffer.copy()
 
     def allgather(self, array: np.ndarray, name: str) -> np.ndarray:
         """Every rank's ``array`` joined along the first axis, in rank order."""
         send = np.ascontiguousarray(array)
         if send.ndim == 0:
             send = send.reshape(1)
-        counts = self._collective("allgather", name, send, None, first_dim_may_differ=True)
-        out = np.empty((int(sum(counts)), *send.shape[1:]), send.dtype)
-        row = int(np.prod(send.shape[1:], dtype=np.int64))
-        sizes = [int(c) * row for c in counts]
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
-        self.comm.Allgatherv(send, [out, sizes, offsets, None])
-        return out
+        with self.lock:
+            counts = self._collective("allgather", name, send, None, first_dim_may_differ=True)
+            out = np.empty((int(sum(counts)), *send.shape[1:]), send.dtype)
+            row = int(np.prod(send.shape[1:], dtype=np.int64))
+            sizes = [int(c) * row for c in counts]
+            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+            self.comm.Allgatherv(send, [out, sizes, offsets, None])
+            return out
 
     def broadcast(self, array: np.ndarray, root: int, name: str) -> np.ndarray:
         """Rank ``root``'s ``array`` on every rank, as a fresh array."""
         self._check_root(root)
-        buffer = self._buffer("broadcast", np.asarray(array))
-        self._collective("broadcast", name, buffer, lambda: self.comm.Bcast(buffer, root))
-        return buffer.copy()
+        with self.lock:
+            buffer = self._buffer("broadcast", np.asarray(array))
+            self._collective("broadcast", name, buffer, lambda: self.comm.Bcast(buffer, root))
+            return buffer.copy()
 
     def barrier(self, name: str = "barrier") -> None:
         """Return once every rank has called ``barrier`` (or raise naming those that did not):
         the arrival notes are the barrier."""
-        self._collective("barrier", name, np.zeros(0), None)
+        with self.lock:
+            self._collective("barrier", name, np.zeros(0), None)
 
     def _buffer(self, kind: str, array: np.ndarray) -> np.ndarray:
         """A copy of ``array`` in a buffer kept for collectives of its kind, shape and dtype.
