@@ -220,6 +220,16 @@ def test_allreduce_allgather_and_broadcast_and_their_gradients(job):
         np.testing.assert_allclose(d_cast, np.sum(c, 0) if rank == root else np.zeros_like(x))
 
 
+def test_booleans_and_float16_are_broadcast_through_dtypes_mpi_has(job):
+    ranks, out = job
+    root = ranks - 1
+    for rank in range(ranks):
+        flag, half = stored(out, rank, "flags")
+        np.testing.assert_array_equal(flag, [root % 2 == 0, root > 0])
+        assert flag.dtype == bool and half.dtype == np.float16
+        np.testing.assert_array_equal(half, np.full(3, root, np.float16))
+
+
 def _op_input(rank: int) -> np.ndarray:
     return np.arange(6.0).reshape(2, 3) - 2.0 * rank
 
@@ -361,8 +371,13 @@ def _ops_program(out: str, rank: int, ranks: int) -> None:
             cast,
             cr.gradients(cr.reduce_sum(cast * c), [x])[0],
         ]
+        flag = cr.Variable(np.array([rank % 2 == 0, rank > 0]), name="flag")
+        half = cr.Variable(np.full(3, rank, np.float16), name="half")
+        sync = dist.broadcast_variables([flag, half], ranks - 1)
     with cr.Session(graph=graph) as session:
         np.savez(f"{out}/rank{rank}-ops", *session.run(fetches))
+        session.run(sync)
+        np.savez(f"{out}/rank{rank}-flags", *session.run([flag, half]))
 
 
 def _failing_program(how: str) -> None:

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import DType
+from ..dtypes import DType, float32, uint8
 from ..errors import DTypeError, InvalidArgumentError
 from ..graph import Node
 from ..ops.array_ops import concat
 from ..ops.base import Operation, convert_to_tensor
+from ..ops.math_ops import cast
 from ..ops.registry import NotDifferentiable, RegisterGradient
 from ..ops.shape_ops import reshape
 from ..ops.shapes import Shape
@@ -255,11 +256,25 @@ def broadcast_variables(
         return group(name=name or "broadcast_variables")
     graph = variables[0].graph
     with graph.as_default(), graph.name_scope(name or "broadcast_variables"):
+        sent = [_on_the_wire(v) for v in variables]
         values = reduce_packed(
-            variables, lambda t: MPIBroadcast(t, root_rank, name="MPIBroadcast"), "broadcast"
+            sent, lambda t: MPIBroadcast(t, root_rank, name="MPIBroadcast"), "broadcast"
         )
-        updates = [assign(v, value) for v, value in zip(variables, values, strict=True)]
+        updates = [
+            assign(v, value if value.dtype == v.dtype else cast(value, v.dtype))
+            for v, value in zip(variables, values, strict=True)
+        ]
         return group(*updates, name="group")
+
+
+def _on_the_wire(var: Variable) -> Node:
+    """``var``, or its value in a dtype MPI has (booleans as bytes, float16 as float32)."""
+    kind = None if var.dtype is None else var.dtype.np
+    if kind is not None and kind == np.bool_:
+        return cast(var, uint8)
+    if kind is not None and kind == np.float16:
+        return cast(var, float32)
+    return var
 
 
 def broadcast_global_variables(root_rank: int = 0) -> Node:
