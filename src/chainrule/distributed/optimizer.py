@@ -42,11 +42,24 @@ class DistributedOptimizer(Optimizer):
         self._fused = fused
 
     def compute_gradients(
-        self, loss: Node, var_list: Sequence[Variable] | None = None, **kwargs: Any
+        self,
+        loss: Node,
+        var_list: Sequence[Variable] | None = None,
+        gate_gradients: int = Optimizer.GATE_OP,
+        aggregation_method: Any = None,
+        colocate_gradients_with_ops: bool = False,
+        grad_loss: Any = None,
     ) -> list[tuple[Node | None, Variable]]:
         """The wrapped optimizer's ``(gradient, variable)`` pairs, each gradient averaged
         over the ranks (``None`` stays ``None``: no rank has a gradient there)."""
-        pairs = self._optimizer.compute_gradients(loss, var_list=var_list, **kwargs)
+        pairs = self._optimizer.compute_gradients(
+            loss,
+            var_list,
+            gate_gradients,
+            aggregation_method,
+            colocate_gradients_with_ops,
+            grad_loss,
+        )
         present = [(i, g) for i, (g, _) in enumerate(pairs) if g is not None]
         if not present:
             return pairs
