@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets chainrule up in ./.venv.  Usage: scripts/setup.sh [--dev]
-#   (no flag)  the library with pictures, progress bars, web explorer and data extras
+#   (no flag)  the library with pictures, progress bars, web explorer, data and MPI extras
+#              (and OpenMPI, for training across processes with mpirun)
 #   --dev      also the test tools (pytest, hypothesis, PyTorch 2.13.0 CPU, Playwright, nbclient)
 #              and the system packages the tests need (Graphviz, Chromium)
 # Assumes Debian or Ubuntu (apt-get) for system packages and Python >= 3.11 as python3
@@ -48,6 +49,11 @@ install_with_apt() {
 install_system_packages() {
     if ! command -v dot >/dev/null 2>&1; then
         install_with_apt "Graphviz draws the graph pictures and lays out the explorer's graphs" graphviz || true
+    fi
+    # libopenmpi-dev brings mpicc and the libmpi.so that mpi4py loads at run time
+    if ! command -v mpirun >/dev/null 2>&1 || ! command -v mpicc >/dev/null 2>&1; then
+        install_with_apt "chainrule.distributed trains across processes with MPI (mpirun, and the library mpi4py loads)" \
+            openmpi-bin libopenmpi-dev || true
     fi
     if [[ "$want_system" == *chromium* ]] && [[ ! -x /usr/bin/chromium ]]; then
         install_with_apt "the explorer's tests run in headless Chromium" chromium || true

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("runtime", ("runtime",)),
     ("training", ("train",)),
     ("data", ("data",)),
+    ("distributed training", ("distributed",)),
     (
         "seeing",
         (

@@ -5,6 +5,7 @@ on a seeded train/test split. Every epoch prints the loss and the test accuracy 
 checkpoint; ``--resume`` continues from the latest one (the epoch count is a variable saved
 with the weights). The loss curve is written as a PNG; ``--logdir`` also writes TensorBoard
 files: the graph, and per epoch the loss, the accuracy and histograms of weights and gradients.
+Under ``mpirun``, ``--distributed`` splits each batch across the ranks (docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="watch training live in the browser: loss, gradient norms, activations",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="split each batch across the processes of an MPI job "
+        "(mpirun -n 2 chainrule train digits --distributed); rank 0 prints and writes",
+    )
     parser.set_defaults(run=run)
 
 
@@ -139,6 +146,7 @@ def build_model(
     optimizer: str = "adam",
     lr: float | None = None,
     seed: int = 0,
+    distributed: bool = False,
 ) -> Model:
     """A ReLU hidden layer and softmax cross-entropy on the logits, weights drawn from ``seed``."""
     rng = np.random.default_rng(seed)
@@ -155,7 +163,12 @@ def build_model(
         epoch = cr.Variable(0, dtype=cr.int64, trainable=False, name="epoch")
         make_optimizer, default_lr = OPTIMIZERS[optimizer]
         lr = default_lr if lr is None else lr
-        train_op = make_optimizer(lr).minimize(loss, global_step=global_step)
+        optimizer_op = make_optimizer(lr)
+        if distributed:
+            from chainrule.distributed import DistributedOptimizer
+
+            optimizer_op = DistributedOptimizer(optimizer_op)
+        train_op = optimizer_op.minimize(loss, global_step=global_step)
         next_epoch = cr.assign_add(epoch, 1)
     description = f"{optimizer} (learning rate {lr})"
     return Model(graph, images, targets, logits, loss, train_op, epoch, next_epoch, description)
@@ -261,12 +274,17 @@ def train_epoch(
     seed: list[int],
     progress: Any,
     after_step: Callable[[], None] | None = None,
+    ranks: tuple[int, int] = (0, 1),
 ) -> list[float]:
-    """One pass over the shuffled training set; the loss of every batch."""
+    """One pass over the shuffled training set; the loss of every batch (of this rank's
+    share of every batch, for ``ranks`` = (rank, size) of an MPI job)."""
     step = session.make_callable([model.loss, model.train_op], [model.images, model.targets])
     losses = []
+    rank, size = ranks
     for X_batch, t_batch in data.batches(X, targets, batch_size, seed=seed):
-        loss_value, _ = step(X_batch, t_batch)
+        if len(X_batch) < size:  # a last batch too small to give every rank an example
+            continue
+        loss_value, _ = step(X_batch[rank::size], t_batch[rank::size])
         losses.append(float(loss_value))
         progress.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
         progress.update(1)
@@ -313,6 +331,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _train(args)
     except ChainruleError as err:
+        if args.distributed:
+            _abort_job(f"error: {err}")
         print(f"error: {err}", file=sys.stderr)
         return 2
     except MemoryError:
@@ -349,34 +369,82 @@ def _physical_memory() -> int | None:
         return None
 
 
+def _join_job() -> Any:
+    """Join the MPI job started by mpirun; the ``chainrule.distributed`` module."""
+    from chainrule import distributed
+
+    distributed.init()
+    return distributed
+
+
+def _abort_job(message: str) -> None:
+    """End every rank of the job (after ``message``), so that none waits for this one."""
+    from chainrule import distributed
+
+    if distributed.is_initialized():
+        distributed.abort(message, 2)
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """``print`` for the ranks other than 0, which train without writing."""
+
+
+def _start_together(session: cr.Session, model: Model, distributed: Any) -> int:
+    """Every rank takes rank 0's variables (restored or initialised); the epoch reached."""
+    with model.graph.as_default():
+        session.run(distributed.broadcast_global_variables(0))
+    return int(session.run(model.epoch))
+
+
 def _train(args: argparse.Namespace) -> int:
     from chainrule import plots
 
-    out = output_folder(args.out or f"chainrule-train-{args.dataset}")
-    checkpoints = output_folder(out / CHECKPOINT_DIR, "the checkpoints folder")
+    dist = _join_job() if args.distributed else None
+    ranks = (dist.rank(), dist.size()) if dist else (0, 1)
+    chief = ranks[0] == 0  # prints, and writes checkpoints, history and pictures
+    if args.batch_size < ranks[1]:
+        raise cr.errors.InvalidArgumentError(
+            f"--batch-size {args.batch_size} cannot be split across {ranks[1]} ranks: "
+            "each rank needs at least one example of every batch"
+        )
+    say = print if chief else _silent
+    out = Path(args.out or f"chainrule-train-{args.dataset}").expanduser().resolve()
+    checkpoints = out / CHECKPOINT_DIR
+    if chief:
+        out = output_folder(args.out or f"chainrule-train-{args.dataset}")
+        checkpoints = output_folder(out / CHECKPOINT_DIR, "the checkpoints folder")
 
     X_train, X_test, y_train, y_test = load_dataset(args)
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     check_fits_in_memory(X_train.shape[1], args.hidden, n_classes, len(X_test))
     model = build_model(
-        X_train.shape[1], args.hidden, n_classes, args.optimizer, args.lr, args.seed
+        X_train.shape[1],
+        args.hidden,
+        n_classes,
+        args.optimizer,
+        args.lr,
+        args.seed,
+        args.distributed,
     )
     targets = data.one_hot(y_train, n_classes).astype(np.float32)
     summaries = build_summaries(model) if args.logdir else None
     with model.graph.as_default():
         saver = cr.train.Saver(max_to_keep=3)
-    print(
+    say(
         f"{args.dataset}: {len(X_train)} training and {len(X_test)} test images, "
         f"{X_train.shape[1]}-{args.hidden}-{n_classes} ReLU network, {model.optimizer}"
+        + (f", each batch split across {ranks[1]} ranks" if dist else "")
     )
 
     with (
         cr.Session(graph=model.graph) as session,
-        _file_writer(args.logdir, model.graph) as writer,
+        _file_writer(args.logdir if chief else None, model.graph) as writer,
     ):
-        start = resume(session, saver, model, checkpoints) if args.resume else 0
+        start = resume(session, saver, model, checkpoints) if args.resume and chief else 0
+        if dist:
+            start = _start_together(session, model, dist)
         watcher, after_step = (
-            _watcher(session, model, X_train, targets) if args.watch else (None, None)
+            _watcher(session, model, X_train, targets) if args.watch and chief else (None, None)
         )
         history = History(out / HISTORY_FILE, start)
         batches_per_epoch = -(-len(X_train) // args.batch_size)
@@ -384,7 +452,7 @@ def _train(args: argparse.Namespace) -> int:
         for epoch in range(start + 1, args.epochs + 1):
             with progress_bar(
                 "chainrule train",
-                args.quiet,
+                args.quiet or not chief,
                 total=batches_per_epoch,
                 desc=f"epoch {epoch}/{args.epochs}",
             ) as progress:
@@ -397,22 +465,28 @@ def _train(args: argparse.Namespace) -> int:
                     [args.seed, epoch],
                     progress,
                     after_step,
+                    ranks,
                 )
             session.run(model.next_epoch)
             accuracy = _test_accuracy(session, model, X_test, y_test)
-            path = saver.save(session, str(checkpoints / CHECKPOINT_PREFIX), global_step=epoch)
-            history.add(epoch, losses, accuracy)
-            if summaries is not None:
-                epoch_values = {"loss": np.mean(losses), "accuracy": accuracy}
-                epoch_values |= {"images": X_train, "targets": targets}
-                write_summaries(session, model, summaries, writer, epoch, epoch_values)
-            print(
-                f"epoch {epoch:3d}/{args.epochs}  loss {np.mean(losses):.4f}  "
-                f"test accuracy {accuracy:.4f}  checkpoint {Path(path).name}",
-                flush=True,
-            )
+            if chief:
+                path = saver.save(session, str(checkpoints / CHECKPOINT_PREFIX), global_step=epoch)
+                history.add(epoch, losses, accuracy)
+                if summaries is not None:
+                    epoch_values = {"loss": np.mean(losses), "accuracy": accuracy}
+                    epoch_values |= {"images": X_train, "targets": targets}
+                    write_summaries(session, model, summaries, writer, epoch, epoch_values)
+                print(
+                    f"epoch {epoch:3d}/{args.epochs}  loss {np.mean(losses):.4f}  "
+                    f"test accuracy {accuracy:.4f}  checkpoint {Path(path).name}",
+                    flush=True,
+                )
+            if dist:  # the others wait while rank 0 writes the checkpoint
+                dist.barrier()
         if watcher is not None:
             _close_watch(watcher)
+    if not chief:
+        return 0
     curve = history.step_losses()
     if curve:
         picture = plots.loss_curve(
