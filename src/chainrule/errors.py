@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import sysconfig
 from types import ModuleType
 from typing import Any
 
@@ -28,14 +31,44 @@ def describe(node: Any) -> str:
     return f"{node.op_type} '{node.name}'{place}"
 
 
+def _library_dirs() -> tuple[str, ...]:
+    """Where Python's own modules and installed packages live (never the user's program)."""
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    return tuple(dirs | {os.path.join(sys.prefix, "bin"), _PACKAGE_DIR})
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_LIBRARY_DIRS = _library_dirs()
+
+
+def user_source_line() -> str | None:
+    """``model.py:12``: the line of the user's program that led here, or ``None`` when the
+    call came from no program of the user's (the command line tools, the explorer server)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_filename.startswith((*_LIBRARY_DIRS, "<frozen")):
+        return None
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 class ChainruleError(Exception):
-    """Base of all chainrule errors; ``node`` is the graph node at fault, if any."""
+    """Base of all chainrule errors; ``node`` is the graph node at fault, if any.
+
+    An error about no node (raised before the op exists, or about an argument) names the
+    user's line instead, so every error points into the user's program.
+    """
 
     def __init__(self, message: str, node: Any = None):
         node = getattr(node, "op", node)  # a tensor's error names its operation
         self.node = node
         self.message = message
-        super().__init__(f"{describe(node)}: {message}" if node is not None else message)
+        if node is not None:
+            super().__init__(f"{describe(node)}: {message}")
+            return
+        line = user_source_line()
+        super().__init__(f"{line}: {message}" if line else message)
 
 
 class DTypeError(ChainruleError, TypeError):

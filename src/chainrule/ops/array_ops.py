@@ -10,6 +10,7 @@ read it from their inputs then.
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,7 +153,23 @@ class Fill(Operation):
 
     def compute(self, dims: Any, value: Any) -> np.ndarray:
         shape = runtime_sizes(dims, "fill dims", self)
-        return np.full(shape, value, np.result_type(value))
+        dtype = np.result_type(value)
+        try:
+            return np.full(shape, value, dtype)
+        except MemoryError:
+            size = math.prod(shape) * dtype.itemsize
+            raise InvalidArgumentError(
+                f"not enough memory for a fill of shape {fmt(shape)} ({_bytes_text(size)})", self
+            ) from None
+
+
+def _bytes_text(size: int) -> str:
+    """``3.6 TiB``: a size in bytes as people read it."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 @RegisterGradient("Fill")
@@ -169,17 +186,28 @@ def _typed_value(value: Any, dtype: DType | None) -> Tensor:
     return Constant(value, dtype=dtype, name="value")
 
 
+#: static fills with more elements than this are made when the graph runs, not when it is built
+LAZY_FILL_SIZE = 1 << 20
+
+
 def _filled(shape: Any, value: Any, dtype: DType | None, name: str) -> Tensor:
-    """A constant when the shape and value are static, else a ``Fill`` op."""
+    """A constant when the shape and value are static and the fill small, else a ``Fill`` op
+    (a huge fill then costs nothing until it runs, and fails there if it cannot be made)."""
     shape = _shape_operand(shape)
     if isinstance(shape, Tensor) or isinstance(value, Tensor):
         dims = (
             shape
             if isinstance(shape, Tensor)
-            else Constant(np.asarray(_static_shape(shape, name + " shape"), np.int32), name="shape")
+            else Constant(np.asarray(_static_shape(shape, name + " shape"), np.int64), name="shape")
         )
         return Fill(dims, _typed_value(value, dtype), name=name)
     dims = _static_shape(shape, name + " shape")
+    if math.prod(dims) > LAZY_FILL_SIZE:
+        return Fill(
+            Constant(np.asarray(dims, np.int64), name="shape"),
+            _typed_value(value, dtype),
+            name=name,
+        )
     return Constant(np.full(dims, _to_array(value, dtype)), name=name)
 
 

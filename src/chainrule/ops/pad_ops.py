@@ -31,7 +31,7 @@ __all__ = ["pad"]
 
 def _paddings(value: Any) -> tuple[tuple[int, int], ...]:
     if is_constant(value):
-        value = value.value
+        value = value.op.value
     rows = np.asarray(value).tolist() if isinstance(value, np.ndarray) else value
     if isinstance(rows, Tensor) or not isinstance(rows, Sequence):
         raise InvalidArgumentError(

@@ -35,7 +35,7 @@ __all__ = [
 def _static_int(value: Any, what: str) -> int:
     """``value`` as a Python int (ints, NumPy integers and integer constants are accepted)."""
     if is_constant(value):
-        value = value.value
+        value = value.op.value
     if isinstance(value, bool | np.bool_):
         raise InvalidArgumentError(f"{what} must be an int, got {value!r}")
     if isinstance(value, int | np.integer):
@@ -50,7 +50,7 @@ def _static_int(value: Any, what: str) -> int:
 def _static_ints(values: Any, what: str) -> tuple[int, ...]:
     """A list of static ints (a single int becomes a one-element list)."""
     if is_constant(values):
-        values = values.value
+        values = values.op.value
     if isinstance(values, np.ndarray):
         values = values.tolist()
     if isinstance(values, int | np.integer) and not isinstance(values, bool | np.bool_):
@@ -76,13 +76,17 @@ def _common_dtype(nodes: Sequence[Tensor]) -> DType | None:
 
 
 # -- shape arguments --------------------------------------------------------------------------------
+#: the most dimensions a NumPy array (so a tensor) can have
+MAX_RANK = 64
+
+
 def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
     """A fully known static shape from an int, list, tuple, array or ``TensorShape``."""
     dims = getattr(shape, "dims", shape)
     if dims is None:
         raise ShapeError(f"{what} must be fully known, got an unknown shape")
     if is_constant(dims):
-        dims = dims.value
+        dims = dims.op.value
     if isinstance(dims, np.ndarray):
         dims = dims.tolist()
     if not isinstance(dims, Sequence):
@@ -92,6 +96,8 @@ def _static_shape(shape: Any, what: str) -> tuple[int, ...]:
     out = tuple(_static_int(d, what) for d in dims)
     if any(d < 0 for d in out):
         raise ShapeError(f"{what} has a negative dimension: {fmt(out)}")
+    if len(out) > MAX_RANK:
+        raise ShapeError(f"{what} has {len(out)} dimensions; arrays have at most {MAX_RANK}")
     return out
 
 
@@ -287,7 +293,7 @@ class Reshape(Operation):
 def _reshape_target(shape: Any) -> tuple[int, ...]:
     dims = getattr(shape, "dims", shape)
     if is_constant(dims):
-        dims = dims.value
+        dims = dims.op.value
     if isinstance(dims, np.ndarray):
         dims = dims.reshape(-1).tolist()
     if not isinstance(dims, Sequence):
