@@ -362,3 +362,34 @@ def nn_and_linear_algebra(tf: Any) -> dict[str, Any]:
         )[0]
         with tf.Session() as sess:
             return sess.run(fetches, {a: a_value})
+
+
+@program("operations_and_tensors")
+def operations_and_tensors(tf: Any) -> dict[str, Any]:
+    """Tensor names ``op:i``, operation names, multi-output ops and train ops as operations."""
+    with tf.Graph().as_default() as graph:
+        x = tf.placeholder(tf.float32, [None, 4], name="x")
+        w = tf.Variable(tf.ones([4, 2]), name="w")
+        with tf.variable_scope("layer"):
+            v = tf.get_variable("v", shape=[2], initializer=tf.zeros_initializer())
+        y = tf.add(tf.matmul(x, w, name="product"), v, name="y")
+        left, right = tf.split(x, 2, axis=1)
+        columns = tf.unstack(x, axis=1)
+        loss = tf.reduce_sum(tf.square(y), name="loss")
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            ran = sess.run(train, {x: [[1.0, 2.0, 3.0, 4.0]]})
+        return {
+            "tensor names": [t.name for t in (x, w, v, y, left, right, columns[3], loss)],
+            "op names": [t.op.name for t in (x, w, v, y, left, right, columns[3], loss)],
+            "value indices": [left.value_index, right.value_index, columns[3].value_index],
+            "outputs of split": len(left.op.outputs),
+            "same split op": left.op is right.op,
+            "op types": [x.op.type, left.op.type],
+            "tensor by name is x": graph.get_tensor_by_name("x:0") is x,
+            "operation by name is y's": graph.get_operation_by_name("y") is y.op,
+            "train op is an operation": isinstance(train, tf.Operation),
+            "running the train op gives": repr(ran),
+            "input names of the product": [t.name for t in y.op.inputs[0].op.inputs[:1]],
+        }
