@@ -243,6 +243,16 @@ class Graph:
             self._scopes.pop()
 
     @contextlib.contextmanager
+    def top_level_name_scope(self) -> Iterator[str]:
+        """Build outside every name scope (TF1's ``name_scope(None)``): what ``get_variable``
+        names by variable scope alone, optimizer slots named after their variable."""
+        saved, self._scopes = self._scopes, []
+        try:
+            yield ""
+        finally:
+            self._scopes = saved
+
+    @contextlib.contextmanager
     def control_dependencies(self, nodes: Sequence[Node] | None) -> Iterator[None]:
         """Nodes created inside run only after ``nodes`` (``None`` clears outer dependencies)."""
         self._control_scopes.append(

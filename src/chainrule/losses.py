@@ -20,6 +20,7 @@ from .ops.math_ops import (
     abs,  # noqa: A004 - TF1's name
     add_n,
     cast,
+    divide,
     log,
     minimum,
     multiply,
@@ -76,11 +77,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+#: TF1 names the averaged loss ``<scope>/value`` (``mean_squared_error/value:0``)
+VALUE = "value"
+
+
 def _div_no_nan(total: Tensor, denominator: Tensor) -> Tensor:
     """``total / denominator``, and 0 where the denominator is 0 (as TF1's ``div_no_nan``)."""
     empty = equal(denominator, 0.0)
     safe = where(empty, array_ops.ones_like(denominator), denominator)
-    return where(empty, array_ops.zeros_like(total), total / safe)
+    return where(empty, array_ops.zeros_like(total), total / safe, name=VALUE)
 
 
 def _reduce(losses: Tensor, weights: Any, reduction: str) -> Tensor:
@@ -96,7 +101,7 @@ def _reduce(losses: Tensor, weights: Any, reduction: str) -> Tensor:
         return total
     ones = array_ops.ones_like(losses)
     if reduction == Reduction.SUM_OVER_BATCH_SIZE:
-        return total / reduce_sum(ones)
+        return divide(total, reduce_sum(ones), name=VALUE)
     if reduction == Reduction.MEAN:
         return _div_no_nan(total, reduce_sum(weights * ones))
     present = cast(not_equal(weights, 0.0), losses.dtype) * ones
@@ -110,10 +115,9 @@ def _reduce_by_number(losses: Tensor, weight: float, reduction: str) -> Tensor:
     if reduction == Reduction.SUM:
         total = reduce_sum(losses)
         return total if weight == 1.0 else total * weight
-    mean = reduce_mean(losses)
-    if reduction == Reduction.MEAN:
-        return mean if weight != 0.0 else mean * 0.0
-    return mean if weight == 1.0 else mean * weight
+    if weight == 1.0 or (weight != 0.0 and reduction == Reduction.MEAN):
+        return reduce_mean(losses, name=VALUE)
+    return multiply(reduce_mean(losses), weight, name=VALUE)
 
 
 def compute_weighted_loss(
@@ -128,12 +132,21 @@ def compute_weighted_loss(
     losses = convert_to_tensor(losses)
     graph = losses.graph
     with graph.as_default(), graph.name_scope(scope or "weighted_loss"):
-        if losses.dtype is not None and not losses.dtype.is_floating:
-            losses = cast(losses, "float32")
-        _check_weights_shape(weights, losses)
-        loss = _reduce(losses, weights, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
+
+
+def _weighted_loss(
+    losses: Tensor, weights: Any, loss_collection: str | None, reduction: str
+) -> Tensor:
+    """``compute_weighted_loss`` in the current name scope (each loss function's own, so its
+    result is ``mean_squared_error/value`` as in TF1)."""
+    Reduction.validate(reduction)
+    if losses.dtype is not None and not losses.dtype.is_floating:
+        losses = cast(losses, "float32")
+    _check_weights_shape(weights, losses)
+    loss = _reduce(losses, weights, reduction)
     if loss_collection:
-        graph.add_to_collection(loss_collection, loss)
+        losses.graph.add_to_collection(loss_collection, loss)
     return loss
 
 
@@ -179,7 +192,7 @@ def mean_squared_error(
     graph = predictions.graph
     with graph.as_default(), graph.name_scope(scope or "mean_squared_error"):
         losses = square(predictions - labels)
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def absolute_difference(
@@ -195,7 +208,7 @@ def absolute_difference(
     graph = predictions.graph
     with graph.as_default(), graph.name_scope(scope or "absolute_difference"):
         losses = abs(predictions - labels)
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def huber_loss(
@@ -214,7 +227,7 @@ def huber_loss(
         error = abs(predictions - labels)
         quadratic = minimum(error, float(delta))
         losses = 0.5 * square(quadratic) + float(delta) * (error - quadratic)
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def log_loss(
@@ -233,7 +246,7 @@ def log_loss(
         losses = -labels * log(predictions + epsilon) - (1.0 - labels) * log(
             1.0 - predictions + epsilon
         )
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def softmax_cross_entropy(
@@ -264,7 +277,7 @@ def softmax_cross_entropy(
             labels = labels * (1.0 - smooth) + smooth / classes
         labels = stop_gradient(labels)
         losses = softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits)
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def sparse_softmax_cross_entropy(
@@ -280,7 +293,7 @@ def sparse_softmax_cross_entropy(
     graph = logits.graph
     with graph.as_default(), graph.name_scope(scope or "sparse_softmax_cross_entropy_loss"):
         losses = sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def sigmoid_cross_entropy(
@@ -304,7 +317,7 @@ def sigmoid_cross_entropy(
             smooth = float(label_smoothing)
             labels = labels * (1.0 - smooth) + 0.5 * smooth
         losses = sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
-        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+        return _weighted_loss(losses, weights, loss_collection, reduction)
 
 
 def add_loss(loss: Tensor, loss_collection: str = GraphKeys.LOSSES) -> None:

@@ -393,3 +393,34 @@ def operations_and_tensors(tf: Any) -> dict[str, Any]:
             "running the train op gives": repr(ran),
             "input names of the product": [t.name for t in y.op.inputs[0].op.inputs[:1]],
         }
+
+
+@program("names_in_scopes")
+def names_in_scopes(tf: Any) -> dict[str, Any]:
+    """get_variable follows variable scopes and ignores name scopes; the global step is made
+    in the current variable scope; tf.losses name their result ``<loss>/value``."""
+    with tf.Graph().as_default():
+        with tf.variable_scope("a"):
+            with tf.name_scope("b"):
+                in_both = tf.get_variable("v", [1])
+                op_in_both = tf.identity(in_both, name="read")
+        with tf.name_scope("c"):
+            in_name_scope = tf.get_variable("u", [1])
+        with tf.variable_scope("net"):
+            with tf.name_scope("inner"):
+                step = tf.train.get_or_create_global_step()
+        x = tf.placeholder(tf.float32, [None, 3])
+        y = tf.placeholder(tf.float32, [None, 3])
+        losses = [
+            tf.losses.mean_squared_error(x, y),
+            tf.losses.absolute_difference(x, y, weights=2.0),
+            tf.losses.mean_squared_error(x, y, weights=tf.ones([1, 3])),
+            tf.losses.softmax_cross_entropy(x, y),
+            tf.losses.compute_weighted_loss(x),
+        ]
+        return {
+            "variable names": [in_both.name, in_name_scope.name, step.name],
+            "op in both scopes": op_in_both.op.name,
+            "loss names": [loss.name for loss in losses],
+            "collected losses": [loss.name for loss in tf.losses.get_losses()],
+        }

@@ -94,3 +94,25 @@ def dynamic_size_gradients(tf: Any) -> dict[str, Any]:
         grad = tf.gradients(loss, x)[0]
         with tf.Session() as sess:
             return {"loss": sess.run(loss, {x: _X}), "gradient": sess.run(grad, {x: _X})}
+
+
+@program("shape_arithmetic")
+def shape_arithmetic(tf: Any) -> dict[str, Any]:
+    """Static sizes TF1 computes from known parts of ``tf.shape(x)`` with + - * // max min."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 3])
+        s = tf.shape(x)
+        built = {
+            "times": tf.reshape(x, [-1, s[1] * 2]),
+            "unknown times": tf.reshape(x, [s[0] * 3]),
+            "floordiv and minus": tf.zeros([s[0], s[1] // 2 + 3, s[1] - 1]),
+            "max and min": tf.zeros([tf.maximum(s[1], 5), tf.minimum(s[1], 2)]),
+        }
+        plus = tf.reshape(x, [s[0], s[1] + 1, 1])
+        with tf.Session() as sess:
+            ran = sess.run(built, {x: np.ones((4, 3), np.float32)})
+        return {
+            "static": {k: v.get_shape().as_list() for k, v in built.items()},
+            "static of plus": plus.get_shape().as_list(),
+            "run shapes": {k: list(v.shape) for k, v in ran.items()},
+        }

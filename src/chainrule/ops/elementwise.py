@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..dtypes import DType
 from ..errors import DTypeError, ShapeError
 from ..graph import InplaceKernel, PlanValue, Tensor
-from .base import Operation, lift_operands
+from .base import Operation, known_value, lift_operands
 from .plan_facts import broadcasts_to, elementwise_ufunc, neutral_operand, ufunc_inplace
 from .shapes import Shape, broadcast_dims, fmt
 
@@ -124,3 +126,32 @@ class Binary(UfuncKernel, Broadcasting, Operation):
             return None
         value, positions = self.neutral
         return neutral_operand(args, out, value, positions)
+
+    def known_value(self) -> Any:
+        """Sizes computed from sizes the graph knows (``shape(x)[1] * 2``), as TF1 infers them."""
+        if self.fn not in SIZE_ARITHMETIC:
+            return None
+        x, y = (known_value(t) for t in self.inputs)
+        return _combine_known(self.fn, x, y)
+
+
+#: the ufuncs whose results on known sizes are known too
+SIZE_ARITHMETIC = frozenset(
+    {np.add, np.subtract, np.multiply, np.floor_divide, np.maximum, np.minimum}
+)
+
+
+def _combine_known(fn: Callable[..., Any], x: Any, y: Any) -> Any:
+    """``fn`` on two known values (ints, ``None`` for unknown, tuples for vectors),
+    broadcasting a scalar; unknown where either side is, or where ``fn`` cannot say."""
+    if x is None or y is None:
+        return None
+    if isinstance(x, tuple) or isinstance(y, tuple):
+        xs = x if isinstance(x, tuple) else (x,) * len(y)
+        ys = y if isinstance(y, tuple) else (y,) * len(x)
+        if len(xs) != len(ys):
+            return None
+        return tuple(_combine_known(fn, a, b) for a, b in zip(xs, ys, strict=True))
+    if fn is np.floor_divide and y == 0:
+        return None
+    return int(fn(x, y))

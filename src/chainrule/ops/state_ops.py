@@ -6,6 +6,7 @@ initialised from its initial value on first use or by an initializer op.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -473,9 +474,17 @@ def get_variable(
             f"variable '{full_name}' does not exist, or was not created with get_variable(); "
             "did you mean to set reuse=AUTO_REUSE in the variable scope?"
         )
-    variable = _new_variable(name, shape, dtype, initializer, trainable, collections)
+    with _variable_scope_names(graph, scope):
+        variable = _new_variable(name, shape, dtype, initializer, trainable, collections)
     graph.variables_by_name[full_name] = variable
     return variable
+
+
+def _variable_scope_names(graph: Graph, scope: Any) -> contextlib.AbstractContextManager[str]:
+    """Name by the variable scope alone: TF1's ``get_variable`` ignores name scopes."""
+    if scope is None:
+        return graph.top_level_name_scope()
+    return graph.name_scope(scope.full_name + "/")
 
 
 def _reused_variable(variable: Variable, full_name: str, reuse: Reuse, shape: Any) -> Variable:

@@ -365,13 +365,8 @@ def outside_scopes(graph: Graph) -> Iterator[None]:
 
     Slots are named after their variable (``W/Adam``) wherever ``minimize`` is called.
     """
-    saved = graph._scopes
-    graph._scopes = []
-    try:
-        with graph.control_dependencies(None):
-            yield
-    finally:
-        graph._scopes = saved
+    with graph.top_level_name_scope(), graph.control_dependencies(None):
+        yield
 
 
 def _make_slot(var: Variable, op_name: str, initial: float) -> Variable:

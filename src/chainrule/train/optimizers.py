@@ -23,10 +23,11 @@ from ..dtypes import DType, float32, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, NotFoundError
 from ..graph import Graph, GraphKeys, InplaceKernel, Node, PlanValue, Tensor, get_default_graph
 from ..ops.base import convert_to_tensor, default_dtype_for
+from ..ops.init_ops import zeros_initializer
 from ..ops.logic_ops import equal, greater, where
 from ..ops.math_ops import add, cast, ceil, cos, divide, exp, floor, minimum, multiply, negative
 from ..ops.math_ops import pow as raise_to_power
-from ..ops.state_ops import Variable, assign, group
+from ..ops.state_ops import Variable, assign, get_variable, group
 from .optimizer import ApplyUpdate, Optimizer, outside_scopes
 
 __all__ = [
@@ -396,16 +397,21 @@ def get_global_step(graph: Graph | None = None) -> Variable | None:
 
 
 def create_global_step(graph: Graph | None = None) -> Variable:
-    """Create the int64 variable ``global_step`` (0, not trainable); an error if it exists."""
+    """Create the int64 variable ``global_step`` (0, not trainable); an error if it exists.
+
+    As in TF1 it is made by ``get_variable``: outside any name scope, but inside the current
+    variable scope (``net/global_step`` under ``variable_scope("net")``).
+    """
     graph = graph or get_default_graph()
     if get_global_step(graph) is not None:
         raise InvalidArgumentError("the graph already has a global step")
     with graph.as_default(), outside_scopes(graph):
-        return Variable(
-            np.int64(0),
-            trainable=False,
-            name="global_step",
+        return get_variable(
+            "global_step",
+            shape=[],
             dtype=int64,
+            initializer=zeros_initializer(),
+            trainable=False,
             collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP],
         )
 
