@@ -1,0 +1,124 @@
+"""TF1 programs on convolutional networks: conv2d's output sizes and SAME padding placement,
+its gradients, pooling (max-pool ties, SAME average pooling), fused batch normalization, the
+conv and batch-normalization layers (names, moving averages in UPDATE_OPS), embeddings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import program
+
+#: input shape (NHWC), filter shape, strides, dilations, padding
+CONVS = [
+    ((2, 7, 6, 3), (3, 3, 3, 2), (1, 1), (1, 1), "SAME"),
+    ((1, 7, 6, 2), (3, 2, 2, 3), (2, 2), (1, 1), "SAME"),
+    ((2, 6, 7, 1), (3, 3, 1, 2), (2, 3), (1, 1), "SAME"),
+    ((1, 8, 8, 2), (5, 5, 2, 2), (3, 3), (1, 1), "SAME"),
+    ((1, 6, 6, 2), (2, 2, 2, 1), (1, 1), (1, 1), "SAME"),
+    ((2, 7, 5, 2), (3, 3, 2, 2), (1, 1), (2, 2), "SAME"),
+    ((2, 7, 6, 2), (3, 3, 2, 3), (2, 1), (1, 1), "VALID"),
+    ((1, 9, 8, 1), (2, 3, 1, 2), (1, 1), (2, 1), "VALID"),
+]
+
+#: input shape, window, strides, padding
+POOLS = [
+    ((1, 6, 6, 2), (2, 2), (2, 2), "VALID"),
+    ((1, 7, 5, 2), (3, 3), (2, 2), "SAME"),
+    ((2, 7, 6, 1), (2, 3), (2, 1), "SAME"),
+    ((1, 8, 7, 2), (3, 2), (3, 2), "SAME"),
+    ((1, 6, 6, 1), (2, 2), (1, 1), "SAME"),
+    ((2, 7, 7, 2), (3, 3), (2, 2), "VALID"),
+]
+
+
+def _values(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    return np.random.RandomState(seed).uniform(-1.0, 1.0, size=shape).astype(np.float32)
+
+
+def _weights(tf: Any, y: Any) -> Any:
+    """Different weights for every entry of ``y``: sin(0), sin(1), ... in its shape."""
+    count = tf.cast(tf.range(tf.size(y)), tf.float32)
+    return tf.reshape(tf.sin(count), tf.shape(y))
+
+
+def _name(case: tuple) -> str:
+    return " ".join(str(part) for part in case)
+
+
+@program("cnn_conv2d")
+def cnn_conv2d(tf: Any) -> dict[str, Any]:
+    """conv2d's values and both gradients on odd sizes, uneven SAME padding, strides and
+    dilations; the gradients of a weighted sum, so every output counts differently."""
+    results: dict[str, Any] = {}
+    for i, case in enumerate(CONVS):
+        x_shape, f_shape, strides, dilations, padding = case
+        with tf.Graph().as_default():
+            x = tf.constant(_values(x_shape, i))
+            f = tf.constant(_values(f_shape, 100 + i))
+            y = tf.nn.conv2d(x, f, [1, *strides, 1], padding, dilations=[1, *dilations, 1])
+            weights = _weights(tf, y)
+            grads = tf.gradients(tf.reduce_sum(y * weights), [x, f])
+            with tf.Session() as sess:
+                value, dx, df = sess.run([y, *grads])
+        results[f"{_name(case)} value"] = value
+        results[f"{_name(case)} input gradient"] = dx
+        results[f"{_name(case)} filter gradient"] = df
+    return results
+
+
+@program("cnn_pooling")
+def cnn_pooling(tf: Any) -> dict[str, Any]:
+    """max_pool and avg_pool with their gradients; max-pool inputs rounded to few values so
+    windows hold ties (TF1 sends the gradient to the first largest entry)."""
+    results: dict[str, Any] = {}
+    for i, case in enumerate(POOLS):
+        x_shape, window, strides, padding = case
+        ties = np.round(_values(x_shape, 300 + i) * 2.0) / 2.0
+        with tf.Graph().as_default():
+            x = tf.constant(ties)
+            for kind, pool in (("max", tf.nn.max_pool), ("avg", tf.nn.avg_pool)):
+                y = pool(x, [1, *window, 1], [1, *strides, 1], padding)
+                weights = _weights(tf, y)
+                (grad,) = tf.gradients(tf.reduce_sum(y * weights), [x])
+                with tf.Session() as sess:
+                    value, dx = sess.run([y, grad])
+                results[f"{kind} {_name(case)} value"] = value
+                results[f"{kind} {_name(case)} gradient"] = dx
+    return results
+
+
+@program("cnn_batch_norm")
+def cnn_batch_norm(tf: Any) -> dict[str, Any]:
+    """fused_batch_norm in training (batch mean, Bessel-corrected variance) and inference,
+    with gradients; nn.batch_normalization."""
+    x = _values((3, 4, 5, 2), 500) * 3.0 + 1.0
+    scale, offset = _values((2,), 501), _values((2,), 502)
+    mean, variance = _values((2,), 503), _values((2,), 504) + 1.5
+    with tf.Graph().as_default():
+        xs = tf.constant(x)
+        y, batch_mean, batch_var = tf.nn.fused_batch_norm(xs, scale, offset, epsilon=0.001)
+        weights = tf.constant(_values((3, 4, 5, 2), 505))
+        (dx,) = tf.gradients(tf.reduce_sum(y * weights), [xs])
+        y_inf, _, _ = tf.nn.fused_batch_norm(
+            xs, scale, offset, mean, variance, epsilon=0.001, is_training=False
+        )
+        plain = tf.nn.batch_normalization(xs, mean, variance, offset, scale, 0.001)
+        with tf.Session() as sess:
+            got = sess.run([y, batch_mean, batch_var, dx, y_inf, plain])
+    keys = ["y", "batch mean", "batch variance", "input gradient", "inference y", "plain"]
+    return dict(zip(keys, got, strict=True))
+
+
+@program("cnn_embedding_lookup")
+def cnn_embedding_lookup(tf: Any) -> dict[str, Any]:
+    """Rows looked up by ids of any shape; repeated ids add their gradients."""
+    params = _values((5, 3), 600)
+    with tf.Graph().as_default():
+        p = tf.constant(params)
+        rows = tf.nn.embedding_lookup(p, tf.constant([[1, 4], [1, 1], [0, 2]]))
+        (grad,) = tf.gradients(tf.reduce_sum(rows * rows), [p])
+        with tf.Session() as sess:
+            value, dense = sess.run([rows, tf.convert_to_tensor(grad)])
+    return {"rows": value, "gradient": dense}
