@@ -122,3 +122,40 @@ def cnn_embedding_lookup(tf: Any) -> dict[str, Any]:
         with tf.Session() as sess:
             value, dense = sess.run([rows, tf.convert_to_tensor(grad)])
     return {"rows": value, "gradient": dense}
+
+
+@program("cnn_layers")
+def cnn_layers(tf: Any) -> dict[str, Any]:
+    """tf.layers conv2d, pooling and batch_normalization: variable names, shapes, the update
+    ops' collection, moving averages after training steps, and the outputs in inference."""
+    images = _values((4, 9, 9, 2), 700) + 0.5
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 9, 9, 2])
+        training = tf.placeholder(tf.bool, [])
+        ones = tf.constant_initializer(0.1)
+        h = tf.layers.conv2d(x, 3, 3, padding="same", kernel_initializer=ones)
+        h = tf.layers.batch_normalization(h, training=training, momentum=0.9)
+        h = tf.layers.max_pooling2d(tf.nn.relu(h), 2, 2, padding="same")
+        h = tf.layers.conv2d(h, 2, (2, 3), strides=2, kernel_initializer=ones)
+        h = tf.layers.average_pooling2d(h, 2, 1, padding="same")
+        flat = tf.layers.batch_normalization(tf.reshape(h, [-1, 4]), training=True)
+        loss = tf.reduce_mean(tf.square(h))
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        results: dict[str, Any] = {
+            "global variables": [v.name for v in tf.global_variables()],
+            "trainable variables": [v.name for v in tf.trainable_variables()],
+            "update ops": str(len(update_ops)),
+            "output shape": str([None if d is None else int(d) for d in h.shape]),
+        }
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(3):
+                sess.run(train, {x: images, training: True})
+            inference, flat_value = sess.run([h, flat], {x: images, training: False})
+            for v in tf.global_variables():
+                results[v.name] = sess.run(v)
+        results["inference output"] = inference
+        results["flat batch norm"] = flat_value
+    return results
