@@ -550,8 +550,7 @@ class BatchNormalization(Layer):
         channels = shape[self.axis_index]
         if channels is None:
             raise ShapeError(
-                f"batch_normalization needs the size of axis {self.axis} known, got "
-                f"{fmt(shape)}",
+                f"batch_normalization needs the size of axis {self.axis} known, got {fmt(shape)}",
                 inputs,
             )
         dtype = inputs.dtype or float32
