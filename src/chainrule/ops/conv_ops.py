@@ -12,7 +12,7 @@ with one strided slice per tap (never a loop over pixels).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -370,7 +370,7 @@ class Conv2DBackpropInput(ConvOp):
         return self.from_nhwc(self.backprop(shape, np.asarray(f), self.to_nhwc(dy)))
 
     def backprop(self, shape: Sequence[int], f: np.ndarray, dy: np.ndarray) -> np.ndarray:
-        """col2im of ``dy`` times the filter's transpose."""
+        """col2im of ``dy`` times the filter's transpose (one matrix product per tap)."""
         n, h, w, c = shape
         kh, kw, ci, o = f.shape
         if ci != c:
@@ -382,9 +382,10 @@ class Conv2DBackpropInput(ConvOp):
         if _empty(n, h, w, c):
             return np.zeros(shape, dtype=dtype)
         padded = (n, h + rows.before + rows.after, w + cols.before + cols.after, c)
-        taps = (dy.reshape(-1, o) @ f.reshape(kh * kw * c, o).T).reshape(n, *out, kh, kw, c)
+        # one (N*OH*OW, C) block per tap, each contiguous for its strided add
+        taps = np.matmul(dy.reshape(-1, o), f.reshape(kh * kw, c, o).transpose(0, 2, 1))
         xp = _col2im(
-            lambda i, j: taps[:, :, :, i, j, :],
+            lambda i, j: taps[i * kw + j].reshape(n, *out, c),
             padded,
             (kh, kw),
             self.strides,
@@ -711,22 +712,51 @@ class MaxPoolGrad(PoolOp):
         return x.shape, grad.dtype
 
     def compute(self, x: Any, y: Any, grad: Any) -> np.ndarray:
-        x, grad = self.to_nhwc(x), self.to_nhwc(grad)
+        x, y, grad = self.to_nhwc(x), self.to_nhwc(y), self.to_nhwc(grad)
         n, h, w, c = x.shape
-        best, rows, cols, out = _argmax(self, x)
+        rows, cols, out = self.geometry(h, w)
         _check_run_grad(grad.shape, (n, *out, c))
-        kw = self.ksize[1]
+        if self.tiles(h, w, rows, cols) and np.shape(y) == grad.shape:
+            kh, kw = self.ksize
+            blocks = x.reshape(n, out[0], kh, out[1], kw, c)
+            first = _first_hits(blocks == y[:, :, None, :, None, :], (2, 4))
+            if first is not None:
+                return self.from_nhwc((first * grad[:, :, None, :, None, :]).reshape(x.shape))
+        taps = self.taps(x, y, grad)
         padded = (n, h + rows.before + rows.after, w + cols.before + cols.after, c)
-        dx = _col2im(
-            lambda i, j: np.where(best == i * kw + j, grad, 0),
-            padded,
-            self.ksize,
-            self.strides,
-            (1, 1),
-            out,
-            grad.dtype,
-        )
+        dx = _col2im(taps, padded, self.ksize, self.strides, (1, 1), out, grad.dtype)
         return self.from_nhwc(_cropped(dx, rows, cols, h, w))
+
+    def taps(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> Callable[[int, int], Any]:
+        """Tap (i, j)'s share of ``grad``: where each window's first largest entry is, found
+        by comparing with the pooled ``y`` (``argmax`` when a window has NaNs)."""
+        n, h, w, c = x.shape
+        rows, cols, out = self.geometry(h, w)
+        if np.shape(y) == grad.shape:
+            xp = _padded(x, rows, cols, _lowest(x.dtype))
+            windows = _windows(xp, self.ksize, self.strides, (1, 1), out)
+            first = _first_hits(windows == y[..., None, None], (4, 5))
+            if first is not None:
+                return lambda i, j: grad * first[..., i, j]
+        best = _argmax(self, x)[0]
+        kw = self.ksize[1]
+        return lambda i, j: np.where(best == i * kw + j, grad, 0)
+
+
+def _first_hits(hits: np.ndarray, axes: tuple[int, int]) -> np.ndarray | None:
+    """Of the window entries equal to the window's largest (``hits``; the window spans
+    ``axes``), only the first in row-major order, as TF1's kernel keeps it; None when some
+    window has no hit (NaNs)."""
+    first = np.zeros_like(hits)
+    seen = None
+    index: list[Any] = [slice(None)] * hits.ndim
+    for i in range(hits.shape[axes[0]]):
+        for j in range(hits.shape[axes[1]]):
+            index[axes[0]], index[axes[1]] = i, j
+            tap = hits[tuple(index)]
+            first[tuple(index)] = tap if seen is None else tap & ~seen
+            seen = tap.copy() if seen is None else seen | tap
+    return first if seen is None or seen.all() else None
 
 
 class MaxPoolGradGrad(PoolOp):
