@@ -440,3 +440,83 @@ def test_a_wrong_sized_image_fails_at_run_time_naming_the_node():
         with cr.Session() as s, pytest.raises(ShapeError, match="window spans 5") as raised:
             s.run(y, {x: np.ones((1, 3, 3, 1))})
     assert "pool" in str(raised.value)
+
+
+# -- transposed, depthwise and separable convolution -----------------------------------------------
+@pytest.mark.parametrize(
+    ("out_shape", "strides", "padding"),
+    [
+        ((2, 7, 6, 2), (2, 2), "SAME"),
+        ((1, 9, 8, 2), (2, 3), "VALID"),
+        ((1, 6, 6, 2), (1, 1), "SAME"),
+    ],
+)
+def test_conv2d_transpose_is_the_input_gradient_of_conv2d(out_shape, strides, padding):
+    rng = np.random.default_rng(13)
+    f = rng.standard_normal((3, 3, 2, 4))  # (h, w, output channels, input channels)
+    out = [span(out_shape[1 + a], 3, strides[a], 1, padding).out for a in (0, 1)]
+    value = rng.standard_normal((out_shape[0], *out, 4))
+    check_op(
+        lambda v, b: cr.nn.conv2d_transpose(v, b, list(out_shape), [1, *strides, 1], padding),
+        lambda v, b: _torch_backprop_input(out_shape, strides, padding)(b, v),
+        [value, f],
+        second_order=True,
+    )
+
+
+def _torch_depthwise(x, f, strides, padding, rate=(1, 1)):
+    kh, kw, c, m = f.shape
+    pads = torch_pads(padding, x.shape[1:3], (kh, kw), strides, rate)
+    weight = f.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
+    y = F.conv2d(
+        F.pad(x.permute(0, 3, 1, 2), pads), weight, stride=strides, dilation=rate, groups=c
+    )
+    return y.permute(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("rate", [1, 2])
+def test_depthwise_conv2d_matches_grouped_convolution(rate):
+    rng = np.random.default_rng(14)
+    x, f = rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((3, 2, 3, 2))
+    strides = (1, 1) if rate == 2 else (2, 1)  # TF1 takes a rate only with stride 1
+    check_op(
+        lambda a, b: cr.nn.depthwise_conv2d(a, b, [1, *strides, 1], "SAME", rate=[rate, rate]),
+        lambda a, b: _torch_depthwise(a, b, strides, "SAME", (rate, rate)),
+        [x, f],
+        second_order=True,
+        unknown_shapes=(),
+    )
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise():
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((2, 6, 5, 2))
+    dw, pw = rng.standard_normal((3, 3, 2, 2)), rng.standard_normal((1, 1, 4, 3))
+
+    def torch_fn(a, d, p):
+        h = _torch_depthwise(a, d, (1, 1), "VALID")
+        return torch_conv(h, p, (1, 1), "VALID")
+
+    check_op(
+        lambda a, d, p: cr.nn.separable_conv2d(a, d, p, [1, 1, 1, 1], "VALID"),
+        torch_fn,
+        [x, dw, pw],
+        second_order=True,
+        unknown_shapes=(),
+    )
+
+
+def test_max_pool_ties_in_windows_that_tile_the_input():
+    x = np.array(
+        [[2.0, 2.0, 0.0, 0.0], [2.0, 1.0, 0.0, 0.0], [1.0, 5.0, 3.0, 3.0], [5.0, 0.0, 3.0, 3.0]]
+    ).reshape(1, 4, 4, 1)
+    with cr.Graph().as_default():
+        xs = cr.constant(x)
+        y = cr.nn.max_pool(xs, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
+        (grad,) = cr.gradients(cr.reduce_sum(y * np.arange(1.0, 5.0).reshape(1, 2, 2, 1)), [xs])
+        with cr.Session() as s:
+            got = s.run(grad).reshape(4, 4)
+    want = np.array(
+        [[1.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 3.0, 4.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    )
+    np.testing.assert_array_equal(got, want)

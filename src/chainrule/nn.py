@@ -15,9 +15,12 @@ from .ops.conv_ops import (
     conv2d,
     conv2d_backprop_filter,
     conv2d_backprop_input,
+    conv2d_transpose,
+    depthwise_conv2d,
     embedding_lookup,
     fused_batch_norm,
     max_pool,
+    separable_conv2d,
 )
 from .ops.logic_ops import where
 from .ops.math_ops import abs, maximum, rsqrt, sigmoid, square, tanh
@@ -62,6 +65,9 @@ __all__ = [
     "batch_normalization",
     "fused_batch_norm",
     "embedding_lookup",
+    "conv2d_transpose",
+    "depthwise_conv2d",
+    "separable_conv2d",
 ]
 
 #: SELU's constants (Klambauer et al.), as TF1 uses them

@@ -159,3 +159,36 @@ def cnn_layers(tf: Any) -> dict[str, Any]:
         results["inference output"] = inference
         results["flat batch norm"] = flat_value
     return results
+
+
+@program("cnn_transpose_depthwise")
+def cnn_transpose_depthwise(tf: Any) -> dict[str, Any]:
+    """conv2d_transpose (SAME with odd output sizes, VALID), depthwise_conv2d with a channel
+    multiplier and a rate, separable_conv2d; values and gradients."""
+    results: dict[str, Any] = {}
+    with tf.Graph().as_default():
+        value = tf.constant(_values((2, 4, 3, 4), 800))
+        f = tf.constant(_values((3, 3, 2, 4), 801))
+        images = tf.constant(_values((2, 7, 6, 3), 802))
+        dw = tf.constant(_values((3, 2, 3, 2), 803))
+        pw = tf.constant(_values((1, 1, 6, 4), 804))
+        outputs = {
+            "transpose SAME": tf.nn.conv2d_transpose(value, f, [2, 7, 6, 2], [1, 2, 2, 1]),
+            "transpose VALID": tf.nn.conv2d_transpose(
+                value, f, [2, 9, 7, 2], [1, 2, 2, 1], padding="VALID"
+            ),
+            "depthwise stride 2": tf.nn.depthwise_conv2d(images, dw, [1, 2, 2, 1], "SAME"),
+            "depthwise rate 2": tf.nn.depthwise_conv2d(
+                images, dw, [1, 1, 1, 1], "SAME", rate=[2, 2]
+            ),
+            "separable": tf.nn.separable_conv2d(images, dw, pw, [1, 1, 1, 1], "VALID"),
+        }
+        with tf.Session() as sess:
+            for key, y in outputs.items():
+                grads = tf.gradients(tf.reduce_sum(y * _weights(tf, y)), [value, f, images, dw])
+                live = [g for g in grads if g is not None]
+                got = sess.run([y, *live])
+                results[f"{key} value"] = got[0]
+                for i, g in enumerate(got[1:]):
+                    results[f"{key} gradient {i}"] = g
+    return results

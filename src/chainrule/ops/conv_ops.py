@@ -40,6 +40,9 @@ __all__ = [
     "batch_normalization",
     "fused_batch_norm",
     "embedding_lookup",
+    "conv2d_transpose",
+    "depthwise_conv2d",
+    "separable_conv2d",
 ]
 
 
@@ -1092,3 +1095,103 @@ def embedding_lookup(
     if max_norm is not None:
         raise InvalidArgumentError("embedding_lookup's max_norm is not supported")
     return gather(params, ids, name=name or "embedding_lookup")
+
+
+# -- transposed, depthwise and separable convolution ---------------------------------------------
+def conv2d_transpose(
+    value: Any,
+    filter: Any = None,  # noqa: A002
+    output_shape: Any = None,
+    strides: Any = None,
+    padding: Any = "SAME",
+    data_format: str = "NHWC",
+    name: str | None = None,
+    input: Any = None,  # noqa: A002
+    filters: Any = None,
+    dilations: Any = None,
+) -> Tensor:
+    """The transpose of ``conv2d`` (its gradient with respect to the input), as TF1: the
+    ``filter`` is (height, width, output channels, input channels), ``output_shape`` the
+    shape of the result."""
+    value = input if value is None else value
+    filter = filters if filter is None else filter  # noqa: A001
+    if output_shape is None or strides is None:
+        raise InvalidArgumentError("conv2d_transpose needs output_shape and strides")
+    return Conv2DBackpropInput(
+        output_shape,
+        filter,
+        value,
+        strides,
+        padding,
+        data_format,
+        1 if dilations is None else dilations,
+        name=name or "conv2d_transpose",
+    )
+
+
+def depthwise_conv2d(
+    input: Any,  # noqa: A002
+    filter: Any,  # noqa: A002
+    strides: Any,
+    padding: Any,
+    rate: Any = None,
+    name: str | None = None,
+    data_format: str | None = None,
+    dilations: Any = None,
+) -> Tensor:
+    """Each input channel convolved with its own ``channel_multiplier`` filters: ``filter``
+    is (height, width, channels, multiplier), the output has channels * multiplier.
+
+    Computed as a conv2d whose filter is block-diagonal over the channels (channel ``c``'s
+    outputs are ``c * multiplier ...``, TF1's order), so its gradients are conv2d's.
+    """
+    f = convert_to_tensor(filter)
+    if f.shape is None or len(f.shape) != 4 or None in f.shape:
+        raise ShapeError(f"depthwise_conv2d needs a 4-D filter of known shape, got {fmt(f.shape)}")
+    kh, kw, channels, multiplier = (int(d) for d in f.shape)
+    graph = f.graph
+    with graph.as_default(), graph.name_scope(name or "depthwise"):
+        mask = np.eye(channels, dtype=f.dtype.np)[:, :, None]  # (C, C, 1)
+        spread = shape_ops.expand_dims(f, 3) * mask  # (kh, kw, C, C, M)
+        full = shape_ops.reshape(spread, [kh, kw, channels, channels * multiplier])
+        rate = dilations if rate is None else rate
+        return Conv2D(input, full, strides, padding, data_format, _rate(rate, data_format))
+
+
+def _rate(rate: Any, data_format: str | None) -> Any:
+    """TF1's ``rate`` (an int or an (h, w) pair) as conv2d's dilations."""
+    if rate is None:
+        return 1
+    if isinstance(rate, int | np.integer):
+        return int(rate)
+    pair = [int(r) for r in rate]
+    if len(pair) == 2:
+        first = (data_format or "NHWC").upper() == "NCHW"
+        return [1, 1, *pair] if first else [1, *pair, 1]
+    return pair
+
+
+def separable_conv2d(
+    input: Any,  # noqa: A002
+    depthwise_filter: Any,
+    pointwise_filter: Any,
+    strides: Any,
+    padding: Any,
+    rate: Any = None,
+    name: str | None = None,
+    data_format: str | None = None,
+    dilations: Any = None,
+) -> Tensor:
+    """A depthwise convolution followed by a 1x1 convolution mixing the channels."""
+    graph = convert_to_tensor(input).graph
+    with graph.as_default(), graph.name_scope(name or "separable_conv2d"):
+        depthwise = depthwise_conv2d(
+            input,
+            depthwise_filter,
+            strides,
+            padding,
+            rate,
+            data_format=data_format,
+            dilations=dilations,
+        )
+        return Conv2D(depthwise, pointwise_filter, 1, "VALID", data_format)
