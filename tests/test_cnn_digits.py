@@ -76,3 +76,21 @@ def test_the_cnn_example_trains():
     assert len(found) == 2, done.stdout
     assert float(found[1][0]) < float(found[0][0])
     assert float(found[1][1]) > 0.5
+
+
+def test_explain_and_to_dot_show_a_small_cnn():
+    from chainrule import dot, trace
+
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 6, 6, 1], name="images")
+        kernel = tf.Variable(np.full((3, 3, 1, 2), 0.1, np.float32), name="kernel")
+        h = tf.nn.relu(tf.nn.conv2d(x, kernel, [1, 1, 1, 1], "SAME"))
+        h = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
+        loss = tf.reduce_mean(tf.square(h))
+        picture = dot.to_dot(loss)
+        table = str(trace.explain(loss, {x: np.ones((2, 6, 6, 1), np.float32)}))
+    assert "Conv2D" in picture and "MaxPool" in picture
+    rows = {line.split()[0]: line for line in table.splitlines() if line.strip()}
+    assert "array[2x6x6x2]" in rows["Conv2D"]
+    assert "array[2x3x3x2]" in rows["MaxPool"]
+    assert "array[3x3x1x2]" in rows["kernel"]

@@ -1,5 +1,5 @@
-"""``chainrule.layers``: TF1's ``tf.layers`` — dense, flatten, dropout, conv2d, pooling and batch
-normalization, as functions and classes.
+"""``chainrule.layers``: TF1's ``tf.layers`` — dense, flatten, dropout, conv1d, conv2d,
+conv2d_transpose, pooling and batch normalization, as functions and classes.
 
 A layer creates its variables under its name, as TF does: the first ``dense`` layer owns
 ``dense/kernel`` and ``dense/bias``, the next ``dense_1/kernel`` and ``dense_1/bias``.
@@ -41,6 +41,10 @@ __all__ = [
     "average_pooling2d",
     "BatchNormalization",
     "batch_normalization",
+    "Conv2DTranspose",
+    "conv2d_transpose",
+    "Conv1D",
+    "conv1d",
 ]
 
 
@@ -666,3 +670,216 @@ def batch_normalization(
         name=name,
     )
     return layer(inputs, training=training)
+
+
+# -- conv2d_transpose and conv1d ------------------------------------------------------------------
+def _transposed_length(size: Any, kernel: int, stride: int, padding: str) -> Any:
+    """TF1's output length of a transposed convolution (``None`` when ``size`` is)."""
+    if size is None:
+        return None
+    if padding == "SAME":
+        return size * stride
+    return size * stride + max(kernel - stride, 0)
+
+
+class Conv2DTranspose(Conv2D):
+    """The transpose of a convolution (upsampling): the kernel is (kh, kw, filters, in)."""
+
+    default_name = "conv2d_transpose"
+
+    def build(self, inputs: Tensor) -> None:
+        channels = _require_4d(inputs, "conv2d_transpose", 1 if self.data_format == "NCHW" else 3)
+        dtype = inputs.dtype or float32
+        self.kernel = self.add_weight(
+            "kernel",
+            (*self.kernel_size, self.filters, channels),
+            dtype,
+            self.kernel_initializer,
+            self.kernel_regularizer,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", (self.filters,), dtype, self.bias_initializer, self.bias_regularizer
+            )
+
+    def call(self, inputs: Tensor) -> Tensor:
+        first = self.data_format == "NCHW"
+        h_axis, w_axis = (2, 3) if first else (1, 2)
+        sizes = shape_ops.shape(inputs)
+        lengths = []
+        for axis, k, s in zip((h_axis, w_axis), self.kernel_size, self.strides, strict=True):
+            static = _transposed_length(inputs.shape[axis], k, s, self.padding)
+            if static is None:
+                static = _transposed_length(sizes[axis], k, s, self.padding)
+            lengths.append(static)
+        batch = sizes[0]
+        dims = [batch, self.filters, *lengths] if first else [batch, *lengths, self.filters]
+        outputs = conv_ops.conv2d_transpose(
+            inputs,
+            self.kernel,
+            array_ops.stack(dims),
+            self._four(self.strides),
+            self.padding,
+            data_format=self.data_format,
+            dilations=self._four(self.dilation_rate),
+        )
+        if self.use_bias:
+            outputs = nn_ops.bias_add(outputs, self.bias, data_format=self.data_format)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+
+def conv2d_transpose(
+    inputs: Any,
+    filters: int,
+    kernel_size: Any,
+    strides: Any = (1, 1),
+    padding: str = "valid",
+    data_format: str | None = "channels_last",
+    activation: Callable[[Tensor], Tensor] | None = None,
+    use_bias: bool = True,
+    kernel_initializer: Any = None,
+    bias_initializer: Any = None,
+    kernel_regularizer: Callable[[Tensor], Tensor] | None = None,
+    bias_regularizer: Callable[[Tensor], Tensor] | None = None,
+    trainable: bool = True,
+    name: str | None = None,
+) -> Tensor:
+    """A transposed 2-D convolution layer (``conv2d_transpose/kernel`` and ``/bias``); 'same'
+    multiplies the size by the stride."""
+    layer = Conv2DTranspose(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        data_format=data_format,
+        activation=activation,
+        use_bias=use_bias,
+        kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer,
+        kernel_regularizer=kernel_regularizer,
+        bias_regularizer=bias_regularizer,
+        trainable=trainable,
+        name=name,
+    )
+    return layer(inputs)
+
+
+class Conv1D(Layer):
+    """``activation(conv1d(inputs, kernel) + bias)`` over (batch, width, channels)."""
+
+    default_name = "conv1d"
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: Any,
+        strides: Any = 1,
+        padding: str = "valid",
+        data_format: str | None = "channels_last",
+        dilation_rate: Any = 1,
+        activation: Callable[[Tensor], Tensor] | None = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = None,
+        bias_initializer: Any = None,
+        kernel_regularizer: Callable[[Tensor], Tensor] | None = None,
+        bias_regularizer: Callable[[Tensor], Tensor] | None = None,
+        trainable: bool = True,
+        name: str | None = None,
+    ):
+        super().__init__(trainable=trainable, name=name)
+        self.filters = int(filters)
+        self.kernel_size = _one_int(kernel_size, "kernel_size")
+        self.strides = _one_int(strides, "strides")
+        self.dilation_rate = _one_int(dilation_rate, "dilation_rate")
+        self.padding = _layer_padding(padding)
+        self.channels_first = _layer_format(data_format) == "NCHW"
+        self.activation, self.use_bias = activation, use_bias
+        self.kernel_initializer = kernel_initializer or init_ops.glorot_uniform_initializer()
+        self.bias_initializer = bias_initializer or init_ops.zeros_initializer()
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def build(self, inputs: Tensor) -> None:
+        shape = inputs.shape
+        axis = 1 if self.channels_first else 2
+        if shape is None or len(shape) != 3 or shape[axis] is None:
+            raise ShapeError(
+                f"conv1d needs a 3-D input whose channel count is known, got {fmt(shape)}",
+                inputs,
+            )
+        dtype = inputs.dtype or float32
+        self.kernel = self.add_weight(
+            "kernel",
+            (self.kernel_size, int(shape[axis]), self.filters),
+            dtype,
+            self.kernel_initializer,
+            self.kernel_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", (self.filters,), dtype, self.bias_initializer, self.bias_regularizer
+            )
+
+    def call(self, inputs: Tensor) -> Tensor:
+        data_format = "NCW" if self.channels_first else "NWC"
+        outputs = conv_ops.conv1d(
+            inputs,
+            self.kernel,
+            self.strides,
+            self.padding,
+            data_format=data_format,
+            dilations=self.dilation_rate,
+        )
+        if self.bias is not None:
+            outputs = nn_ops.bias_add(
+                outputs, self.bias, data_format="NCW" if self.channels_first else None
+            )
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+
+def _one_int(value: Any, what: str) -> int:
+    items = [int(value)] if isinstance(value, int | np.integer) else [int(v) for v in value]
+    if len(items) != 1 or items[0] <= 0:
+        raise InvalidArgumentError(f"{what} must be one positive int, got {value!r}")
+    return items[0]
+
+
+def conv1d(
+    inputs: Any,
+    filters: int,
+    kernel_size: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = "channels_last",
+    dilation_rate: Any = 1,
+    activation: Callable[[Tensor], Tensor] | None = None,
+    use_bias: bool = True,
+    kernel_initializer: Any = None,
+    bias_initializer: Any = None,
+    kernel_regularizer: Callable[[Tensor], Tensor] | None = None,
+    bias_regularizer: Callable[[Tensor], Tensor] | None = None,
+    trainable: bool = True,
+    name: str | None = None,
+) -> Tensor:
+    """A 1-D convolution layer owning ``conv1d/kernel`` (width, in, filters) and ``/bias``."""
+    layer = Conv1D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        data_format=data_format,
+        dilation_rate=dilation_rate,
+        activation=activation,
+        use_bias=use_bias,
+        kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer,
+        kernel_regularizer=kernel_regularizer,
+        bias_regularizer=bias_regularizer,
+        trainable=trainable,
+        name=name,
+    )
+    return layer(inputs)

@@ -192,3 +192,48 @@ def cnn_transpose_depthwise(tf: Any) -> dict[str, Any]:
                 for i, g in enumerate(got[1:]):
                     results[f"{key} gradient {i}"] = g
     return results
+
+
+@program("cnn_more_layers")
+def cnn_more_layers(tf: Any) -> dict[str, Any]:
+    """tf.layers conv2d_transpose ('same' and 'valid', strided) and conv1d: names, shapes,
+    values and gradients, with an unknown batch size."""
+    images = _values((2, 4, 3, 2), 900)
+    signal = _values((2, 9, 3), 901)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 4, 3, 2])
+        s = tf.placeholder(tf.float32, [None, 9, 3])
+        init = tf.constant_initializer(0.1)
+        bias = tf.constant_initializer(0.2)
+        outputs = {
+            "transpose same": tf.layers.conv2d_transpose(
+                x,
+                3,
+                3,
+                strides=2,
+                padding="same",
+                kernel_initializer=init,
+                bias_initializer=bias,
+            ),
+            "transpose valid": tf.layers.conv2d_transpose(
+                x, 2, (3, 2), strides=(2, 3), kernel_initializer=init
+            ),
+            "conv1d same": tf.layers.conv1d(
+                s, 4, 3, strides=2, padding="same", kernel_initializer=init
+            ),
+            "conv1d valid": tf.layers.conv1d(s, 2, 4, dilation_rate=2, kernel_initializer=init),
+        }
+        results: dict[str, Any] = {
+            "variables": [v.name for v in tf.global_variables()],
+            "shapes": [
+                str([None if d is None else int(d) for d in y.shape]) for y in outputs.values()
+            ],
+        }
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            feed = {x: images, s: signal}
+            for key, y in outputs.items():
+                source = x if key.startswith("transpose") else s
+                (grad,) = tf.gradients(tf.reduce_sum(y * _weights(tf, y)), [source])
+                results[f"{key} value"], results[f"{key} gradient"] = sess.run([y, grad], feed)
+    return results
