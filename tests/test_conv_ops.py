@@ -520,3 +520,29 @@ def test_max_pool_ties_in_windows_that_tile_the_input():
         [[1.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 3.0, 4.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
     )
     np.testing.assert_array_equal(got, want)
+
+
+def test_fused_batch_norm_without_offset_on_an_unknown_shape():
+    x = np.random.default_rng(16).standard_normal((3, 2, 2, 2)).astype(np.float32)
+    with cr.Graph().as_default():
+        xs = cr.placeholder(cr.float32)
+        y, mean, variance = cr.nn.fused_batch_norm(xs, np.float32([2.0, 1.0]))
+        with cr.Session() as s:
+            got, got_mean, got_var = s.run([y, mean, variance], {xs: x})
+    centered = x - x.mean(axis=(0, 1, 2))
+    want = centered / np.sqrt(x.var(axis=(0, 1, 2)) + 1e-3) * [2.0, 1.0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got_var, x.var(axis=(0, 1, 2), ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(got_mean, x.mean(axis=(0, 1, 2)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_a_batch_of_zero(kind):
+    pool = cr.nn.max_pool if kind == "max" else cr.nn.avg_pool
+    with cr.Graph().as_default():
+        xs = cr.placeholder(cr.float32, (None, 5, 5, 2))
+        y = pool(xs, [1, 3, 3, 1], [1, 2, 2, 1], "SAME")
+        (grad,) = cr.gradients(cr.reduce_sum(y), [xs])
+        with cr.Session() as s:
+            value, got = s.run([y, grad], {xs: np.zeros((0, 5, 5, 2))})
+    assert value.shape == (0, 3, 3, 2) and got.shape == (0, 5, 5, 2)

@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import Tensor
-from . import shape_ops
+from . import array_ops, shape_ops
 from .base import Operation, convert_to_tensor, known_value
 from .elementwise import _require_float
 from .math_ops import cast, rsqrt, square
@@ -579,11 +579,6 @@ def conv1d(
         f = shape_ops.expand_dims(filters, 0)
         stride = _one(stride, "stride", channels_first)
         dilation = _one(dilations, "dilations", channels_first)
-        if not isinstance(padding, str):
-            padding = [[0, 0], [0, 0], *[list(p) for p in padding][1:]]
-            padding = (
-                [padding[0], padding[3], padding[1], padding[2]] if channels_first else padding
-            )
         y = Conv2D(
             x,
             f,
@@ -1064,9 +1059,8 @@ def fused_batch_norm(
     name: str | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``(y, batch_mean, batch_variance)``: 4-D batch normalization per channel in one op."""
-    x = convert_to_tensor(x)
     if offset is None:
-        offset = np.zeros(x.shape[1 if _data_format(data_format) else 3], dtype=x.dtype.np)
+        offset = array_ops.zeros_like(scale)
     op = FusedBatchNorm(
         x, scale, offset, mean, variance, epsilon, data_format, is_training, name=name
     )
