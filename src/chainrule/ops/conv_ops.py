@@ -12,7 +12,7 @@ with one strided slice per tap (never a loop over pixels).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..dtypes import DType
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..graph import Tensor
+from ..graph import FusedKernels, PlanValue, Tensor
 from . import array_ops, shape_ops
 from .base import Operation, convert_to_tensor, known_value
 from .elementwise import _require_float
@@ -155,6 +155,9 @@ class Window:
         self.strides = _pair(strides, "strides", self.channels_first, full=False)
         self.dilations = _pair(dilations, "dilations", self.channels_first, full=False)
         self.pads = _padding(padding, self.channels_first)
+
+    def window_key(self) -> Hashable:
+        return (self.strides, self.dilations, self.pads, self.channels_first)
 
     def attrs(self) -> dict[str, Any]:
         """The attributes again, to build the gradient ops alike."""
@@ -318,10 +321,11 @@ class Conv2D(ConvOp):
         return self.layout(out), x.dtype or f.dtype
 
     def compute(self, x: Any, f: Any) -> np.ndarray:
-        return self.from_nhwc(self.conv(self.to_nhwc(x), np.asarray(f)))
+        return self.from_nhwc(self.conv(self.to_nhwc(x), np.asarray(f))[0])
 
-    def conv(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
-        """The NHWC convolution: im2col times the filter, one matrix product."""
+    def conv(self, x: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The NHWC convolution: im2col times the filter, one matrix product; and the im2col
+        matrix, which the filter's gradient needs too."""
         self.check_channels(x.shape[3], f.shape[2])
         n, h, w, c = x.shape
         kh, kw, _, o = f.shape
@@ -329,10 +333,40 @@ class Conv2D(ConvOp):
         out = (rows.out, cols.out)
         dtype = np.result_type(x, f)
         if _empty(n, *out, o, kh * kw * c):
-            return np.zeros((n, *out, o), dtype=dtype)
+            matrix = np.zeros((n * out[0] * out[1], kh * kw * c), dtype=x.dtype)
+            return np.zeros((n, *out, o), dtype=dtype), matrix
         xp = _padded(x, rows, cols)
         matrix = _im2col(xp, (kh, kw), self.strides, self.dilations, out)
-        return (matrix @ f.reshape(kh * kw * c, o)).reshape(n, *out, o)
+        return (matrix @ f.reshape(kh * kw * c, o)).reshape(n, *out, o), matrix
+
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable:
+        """Shared with the filter's gradient on the same input: one im2col for both."""
+        window = _static_window(args[1].sym)
+        return None if window is None else (Conv2D, args[0], window, self.window_key())
+
+    def fused_kernels(self, args: Sequence[PlanValue]) -> FusedKernels | None:
+        """The convolution hands its im2col matrix to the filter's gradient, which then
+        costs one matrix product (the matrix lives from the forward to the backward pass)."""
+        window = _static_window(args[1].sym)
+        if window is None:
+            return None
+        kh, kw, c = window
+
+        def conv_and_im2col(x: Any, f: Any) -> tuple[np.ndarray, np.ndarray]:
+            y, matrix = self.conv(self.to_nhwc(x), np.asarray(f))
+            return self.from_nhwc(y), matrix
+
+        def filter_gradient(matrix: np.ndarray, dy: Any) -> np.ndarray:
+            dy = self.to_nhwc(dy)
+            o = dy.shape[3]
+            if dy.shape[0] * dy.shape[1] * dy.shape[2] != matrix.shape[0]:
+                raise InvalidArgumentError(
+                    f"out_backprop has shape {fmt(dy.shape)} (NHWC), which does not match "
+                    "the convolution's output"
+                )
+            return (matrix.T @ dy.reshape(-1, o)).reshape(kh, kw, c, o)
+
+        return FusedKernels(conv_and_im2col, filter_gradient, (2,))
 
     def check_channels(self, c: int, ci: int) -> None:
         if c != ci:
@@ -418,6 +452,12 @@ class Conv2DBackpropFilter(ConvOp):
         self.set_window(strides, padding, data_format, dilations)
         super().__init__([input, _int_sizes(filter_sizes), out_backprop], name=name)
 
+    def fusion_key(self, args: Sequence[PlanValue]) -> Hashable:
+        """The key of the convolution of the same input (it computes the im2col matrix)."""
+        shape = known_value(self.inputs[1])
+        window = None if shape is None else _static_window(shape)
+        return None if window is None else (Conv2D, args[0], window, self.window_key())
+
     def infer(self, x: Tensor, sizes: Tensor, dy: Tensor) -> tuple[Shape, DType | None]:
         shape = _sizes_input(sizes, "filter_sizes")
         _require_rank(x, 4, "the input")
@@ -444,6 +484,13 @@ class Conv2DBackpropFilter(ConvOp):
             return np.zeros(shape, dtype=dtype)
         matrix = _im2col(_padded(x, rows, cols), (kh, kw), self.strides, self.dilations, out)
         return (matrix.T @ dy.reshape(-1, o)).reshape(shape)
+
+
+def _static_window(shape: Any) -> tuple[int, int, int] | None:
+    """A filter's (height, width, input channels) when the plan knows them."""
+    if shape is None or len(shape) != 4 or not all(isinstance(d, int) for d in shape[:3]):
+        return None
+    return (shape[0], shape[1], shape[2])
 
 
 def _int_sizes(sizes: Any) -> Any:
