@@ -160,3 +160,34 @@ def test_layers_refuse_bad_input():
             tf.layers.conv2d(_images(), 2, 3, padding="full")
         with pytest.raises(InvalidArgumentError, match="pool_size"):
             tf.layers.max_pooling2d(_images(), 0, 2)
+
+
+def test_batch_normalization_over_channels_first_matches_channels_last():
+    x = _images() * 3.0 - 1.0
+    results = []
+    for axis, images in ((-1, x), (1, x.transpose(0, 3, 1, 2))):
+        with tf.Graph().as_default():
+            y = tf.layers.batch_normalization(images, axis=axis, training=True, momentum=0.5)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                out = sess.run(y)
+                sess.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+                moving = sess.run(tf.global_variables()[2:])
+        results.append((out if axis == -1 else out.transpose(0, 2, 3, 1), moving))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-4, atol=1e-5)
+    for a, b in zip(results[0][1], results[1][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    n = x.size // 3
+    np.testing.assert_allclose(
+        results[0][1][1], 0.5 + 0.5 * x.var(axis=(0, 1, 2)) * n / (n - 1), rtol=1e-5
+    )
+
+
+def test_conv2d_layer_on_images_of_unknown_size():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, None, None, 3])
+        y = tf.layers.max_pooling2d(tf.layers.conv2d(x, 4, 3, padding="same"), 2, 2)
+        assert y.shape == (None, None, None, 4)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run(y, {x: _images((2, 9, 7, 3))}).shape == (2, 4, 3, 4)
