@@ -546,3 +546,17 @@ def test_pooling_a_batch_of_zero(kind):
         with cr.Session() as s:
             value, got = s.run([y, grad], {xs: np.zeros((0, 5, 5, 2))})
     assert value.shape == (0, 3, 3, 2) and got.shape == (0, 5, 5, 2)
+
+
+def test_max_pool_with_argmax_points_at_each_maximum():
+    x = np.random.default_rng(17).standard_normal((2, 5, 4, 3))
+    with cr.Graph().as_default():
+        y, argmax = cr.nn.max_pool_with_argmax(
+            x, [1, 2, 2, 1], [1, 2, 2, 1], "SAME", Targmax=cr.int32, include_batch_in_index=True
+        )
+        assert argmax.dtype == cr.int32
+        with pytest.raises(DTypeError, match="Targmax"):
+            cr.nn.max_pool_with_argmax(x, [1, 2, 2, 1], [1, 2, 2, 1], "SAME", Targmax=cr.float32)
+        with cr.Session() as s:
+            value, index = s.run([y, argmax])
+    np.testing.assert_array_equal(x.reshape(-1)[index], value)

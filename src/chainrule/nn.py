@@ -20,6 +20,7 @@ from .ops.conv_ops import (
     embedding_lookup,
     fused_batch_norm,
     max_pool,
+    max_pool_with_argmax,
     separable_conv2d,
 )
 from .ops.logic_ops import where
@@ -68,6 +69,7 @@ __all__ = [
     "conv2d_transpose",
     "depthwise_conv2d",
     "separable_conv2d",
+    "max_pool_with_argmax",
 ]
 
 #: SELU's constants (Klambauer et al.), as TF1 uses them

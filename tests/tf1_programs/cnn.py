@@ -237,3 +237,26 @@ def cnn_more_layers(tf: Any) -> dict[str, Any]:
                 (grad,) = tf.gradients(tf.reduce_sum(y * _weights(tf, y)), [source])
                 results[f"{key} value"], results[f"{key} gradient"] = sess.run([y, grad], feed)
     return results
+
+
+@program("cnn_max_pool_with_argmax")
+def cnn_max_pool_with_argmax(tf: Any) -> dict[str, Any]:
+    """max_pool_with_argmax on windows with ties and SAME padding: values, flat indices
+    (with and without the batch), and the gradient through the values."""
+    results: dict[str, Any] = {}
+    for i, case in enumerate(POOLS[:4]):
+        x_shape, window, strides, padding = case
+        ties = np.round(_values(x_shape, 950 + i) * 2.0) / 2.0
+        with tf.Graph().as_default():
+            x = tf.constant(ties)
+            args = ([1, *window, 1], [1, *strides, 1], padding)
+            y, argmax = tf.nn.max_pool_with_argmax(x, *args)
+            _, with_batch = tf.nn.max_pool_with_argmax(x, *args, include_batch_in_index=True)
+            (grad,) = tf.gradients(tf.reduce_sum(y * _weights(tf, y)), [x])
+            with tf.Session() as sess:
+                got = sess.run([y, argmax, with_batch, grad])
+        for key, value in zip(
+            ["value", "argmax", "argmax with batch", "gradient"], got, strict=True
+        ):
+            results[f"{_name(case)} {key}"] = value
+    return results

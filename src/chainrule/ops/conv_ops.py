@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..dtypes import DType
+from ..dtypes import DType, as_dtype, int32, int64
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import FusedKernels, PlanValue, Tensor
 from . import array_ops, shape_ops
@@ -43,6 +43,7 @@ __all__ = [
     "conv2d_transpose",
     "depthwise_conv2d",
     "separable_conv2d",
+    "max_pool_with_argmax",
 ]
 
 
@@ -917,6 +918,66 @@ def _avg_pool_grad(op: AvgPool, grad: Tensor) -> Tensor:
 @RegisterGradient("AvgPoolGrad")
 def _avg_pool_grad_grad(op: AvgPoolGrad, grad: Tensor) -> list[Tensor | None]:
     return [None, AvgPool(grad, **op.pool_attrs())]
+
+
+class MaxPoolWithArgmax(PoolOp):
+    """Max pooling (NHWC) that also gives where each maximum came from, as a flat index
+    ``(y * width + x) * channels + c`` (plus ``batch * height * width * channels`` with
+    ``include_batch_in_index``); ties go to the first largest entry, as in TF1."""
+
+    op_type = "MaxPoolWithArgmax"
+
+    def __init__(self, value, ksize, strides, padding, targmax, include_batch_in_index, name):
+        self.set_pool(ksize, strides, padding, "NHWC")
+        self.targmax = as_dtype(targmax)
+        self.include_batch_in_index = bool(include_batch_in_index)
+        super().__init__([value], name=name)
+
+    def infer(self, x: Tensor) -> list[tuple[Shape, DType | None]]:
+        if self.targmax not in (int32, int64):
+            raise DTypeError(f"Targmax must be int32 or int64, got {self.targmax}")
+        if x.dtype is not None and x.dtype.is_bool:
+            raise DTypeError("max_pool_with_argmax needs numbers, got bool")
+        shape = self.pooled_shape(x)
+        return [(shape, x.dtype), (shape, self.targmax)]
+
+    def compute(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x)
+        n, h, w, c = x.shape
+        best, rows, cols, out = _argmax(self, x)
+        kw = self.ksize[1]
+        row = np.arange(out[0]).reshape(-1, 1, 1) * self.strides[0] - rows.before + best // kw
+        col = np.arange(out[1]).reshape(-1, 1) * self.strides[1] - cols.before + best % kw
+        flat = (row * w + col) * c + np.arange(c)
+        if self.include_batch_in_index:
+            flat = flat + np.arange(n).reshape(-1, 1, 1, 1) * (h * w * c)
+        windows = _windows(
+            _padded(x, rows, cols, _lowest(x.dtype)), self.ksize, self.strides, (1, 1), out
+        )
+        value = np.take_along_axis(windows.reshape(*best.shape, -1), best[..., None], -1)
+        return value[..., 0], flat.astype(self.targmax.np)
+
+
+@RegisterGradient("MaxPoolWithArgmax")
+def _max_pool_with_argmax_grad(op: MaxPoolWithArgmax, grad: Tensor, _: Any) -> Tensor:
+    return MaxPoolGrad(op.inputs[0], op.outputs[0], grad, **op.pool_attrs())
+
+
+def max_pool_with_argmax(
+    input: Any,  # noqa: A002
+    ksize: Any,
+    strides: Any,
+    padding: Any,
+    Targmax: Any = None,  # noqa: N803 - TF1's name
+    name: str | None = None,
+    output_dtype: Any = None,
+    include_batch_in_index: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """``(output, argmax)``: max pooling and the flat index of each maximum in the input."""
+    targmax = Targmax or output_dtype or int64
+    op = MaxPoolWithArgmax(input, ksize, strides, padding, targmax, include_batch_in_index, name)
+    output, argmax = op.outputs
+    return output, argmax
 
 
 def max_pool(
