@@ -560,3 +560,20 @@ def test_max_pool_with_argmax_points_at_each_maximum():
         with cr.Session() as s:
             value, index = s.run([y, argmax])
     np.testing.assert_array_equal(x.reshape(-1)[index], value)
+
+
+def test_local_response_normalization_against_pytorch():
+    x = np.random.default_rng(18).standard_normal((2, 3, 3, 7))
+
+    def torch_fn(a):
+        squares = F.pad(a * a, (2, 2))
+        sums = sum(squares[..., k : k + 7] for k in range(5))
+        return a / (0.5 + 0.3 * sums) ** 0.75
+
+    check_op(
+        lambda a: cr.nn.local_response_normalization(a, 2, 0.5, 0.3, 0.75),
+        torch_fn,
+        [x],
+        second_order=True,
+        unknown_shapes=RANK_KNOWN,
+    )

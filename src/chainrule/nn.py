@@ -19,6 +19,7 @@ from .ops.conv_ops import (
     depthwise_conv2d,
     embedding_lookup,
     fused_batch_norm,
+    local_response_normalization,
     max_pool,
     max_pool_with_argmax,
     separable_conv2d,
@@ -70,7 +71,12 @@ __all__ = [
     "depthwise_conv2d",
     "separable_conv2d",
     "max_pool_with_argmax",
+    "local_response_normalization",
+    "lrn",
 ]
+
+#: TF1's short name
+lrn = local_response_normalization
 
 #: SELU's constants (Klambauer et al.), as TF1 uses them
 _SELU_ALPHA = 1.6732632423543772848170429916717

@@ -260,3 +260,16 @@ def cnn_max_pool_with_argmax(tf: Any) -> dict[str, Any]:
         ):
             results[f"{_name(case)} {key}"] = value
     return results
+
+
+@program("cnn_local_response_normalization")
+def cnn_local_response_normalization(tf: Any) -> dict[str, Any]:
+    """local_response_normalization with TF1's defaults and with a small radius."""
+    x = _values((2, 3, 3, 7), 990) * 2.0
+    with tf.Graph().as_default():
+        xs = tf.constant(x)
+        small = tf.nn.local_response_normalization(xs, 2, 0.5, 0.3, 0.75)
+        (grad,) = tf.gradients(tf.reduce_sum(small * _weights(tf, small)), [xs])
+        with tf.Session() as sess:
+            got = sess.run([tf.nn.lrn(xs), small, grad])
+    return dict(zip(["defaults", "radius 2", "gradient"], got, strict=True))

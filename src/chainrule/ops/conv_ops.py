@@ -24,7 +24,9 @@ from ..graph import FusedKernels, PlanValue, Tensor
 from . import array_ops, shape_ops
 from .base import Operation, convert_to_tensor, known_value
 from .elementwise import _require_float
+from .linalg_ops import matmul
 from .math_ops import cast, rsqrt, square
+from .math_ops import pow as pow_
 from .reduction_ops import reduce_mean, reduce_sum
 from .registry import RegisterGradient
 from .shapes import Shape, fmt
@@ -44,6 +46,7 @@ __all__ = [
     "depthwise_conv2d",
     "separable_conv2d",
     "max_pool_with_argmax",
+    "local_response_normalization",
 ]
 
 
@@ -1174,6 +1177,34 @@ def fused_batch_norm(
     )
     y, batch_mean, batch_variance = op.outputs
     return y, batch_mean, batch_variance
+
+
+def local_response_normalization(
+    input: Any,  # noqa: A002
+    depth_radius: int = 5,
+    bias: float = 1.0,
+    alpha: float = 1.0,
+    beta: float = 0.5,
+    name: str | None = None,
+) -> Tensor:
+    """``input / (bias + alpha * sum of squares over the 2 * depth_radius + 1 nearest
+    channels) ** beta`` (the last axis), from ops: the windowed sum is a product with a band
+    matrix of ones."""
+    x = convert_to_tensor(input)
+    _require_float(x, "local_response_normalization")
+    if x.shape is None or len(x.shape) != 4 or x.shape[3] is None:
+        raise ShapeError(
+            f"local_response_normalization needs a 4-D input with known channels, got "
+            f"{fmt(x.shape)}"
+        )
+    channels = int(x.shape[3])
+    offsets = np.arange(channels)
+    band = (np.abs(offsets[:, None] - offsets[None, :]) <= int(depth_radius)).astype(x.dtype.np)
+    graph = x.graph
+    with graph.as_default(), graph.name_scope(name or "LRN"):
+        squares = shape_ops.reshape(square(x), [-1, channels])
+        sums = shape_ops.reshape(matmul(squares, band), shape_ops.shape(x))
+        return x / pow_(bias + alpha * sums, beta)
 
 
 # -- embedding_lookup ------------------------------------------------------------------------------
