@@ -1,5 +1,7 @@
-"""Convolution and pooling ops: ``conv2d`` and its two gradient ops, ``max_pool``, ``avg_pool``,
-``fused_batch_norm``; ``conv1d``, ``batch_normalization`` and ``embedding_lookup`` built on them.
+"""Convolution and pooling ops: ``conv2d`` and its two gradient ops, ``max_pool`` (also
+``max_pool_with_argmax``), ``avg_pool``, ``fused_batch_norm``; built on them: ``conv1d``,
+``conv2d_transpose``, ``depthwise_conv2d``, ``separable_conv2d``, ``batch_normalization``,
+``local_response_normalization`` and ``embedding_lookup``.
 
 Every op keeps its shape rule, NumPy kernel and gradient side by side. The kernels work in
 NHWC (NCHW is transposed on the way in and out) and follow TF1's output sizes exactly: VALID
@@ -82,7 +84,7 @@ def span(size: int, window: int, stride: int, dilation: int, padding: Any) -> Sp
     return Span(_c_div(padded - effective, stride) + 1, before, after)
 
 
-def _pair(values: Any, what: str, channels_first: bool, full: bool = True) -> tuple[int, int]:
+def _pair(values: Any, what: str, channels_first: bool) -> tuple[int, int]:
     """The spatial (height, width) pair of a TF1 attribute: an int, 1, 2 or 4 values (4 as
     ``[1, h, w, 1]``, or ``[1, 1, h, w]`` for NCHW, whose batch and channel entries must be 1)."""
     if isinstance(values, int | np.integer):
@@ -98,11 +100,10 @@ def _pair(values: Any, what: str, channels_first: bool, full: bool = True) -> tu
                 f"{what} {items} must be 1 in the batch and channel dimensions"
             )
         pair = (items[2], items[3]) if channels_first else (items[1], items[2])
-    elif len(items) in (1, 2) and not full:
+    elif len(items) in (1, 2):
         pair = (items[0], items[-1])
     else:
-        allowed = "4 values" if full else "1, 2 or 4 values"
-        raise InvalidArgumentError(f"{what} must have {allowed}, got {values!r}")
+        raise InvalidArgumentError(f"{what} must have 1, 2 or 4 values, got {values!r}")
     if min(pair) <= 0:
         raise InvalidArgumentError(f"{what} must be positive, got {values!r}")
     return pair
@@ -156,11 +157,12 @@ class Window:
     def parse_window(self) -> None:
         strides, padding, data_format, dilations = self.spec
         self.channels_first = _data_format(data_format)
-        self.strides = _pair(strides, "strides", self.channels_first, full=False)
-        self.dilations = _pair(dilations, "dilations", self.channels_first, full=False)
+        self.strides = _pair(strides, "strides", self.channels_first)
+        self.dilations = _pair(dilations, "dilations", self.channels_first)
         self.pads = _padding(padding, self.channels_first)
 
     def window_key(self) -> Hashable:
+        """The attributes that decide which windows the op reads."""
         return (self.strides, self.dilations, self.pads, self.channels_first)
 
     def attrs(self) -> dict[str, Any]:
@@ -174,6 +176,7 @@ class Window:
         }
 
     def spans(self, hw: Sequence[int], window: Sequence[int]) -> tuple[Span, Span]:
+        """The rows' and the columns' spans for an input of (height, width) ``hw``."""
         return tuple(  # type: ignore[return-value]
             span(hw[a], window[a], self.strides[a], self.dilations[a], self.pads[a]) for a in (0, 1)
         )
@@ -202,14 +205,17 @@ class Window:
         return (n, c, h, w)
 
     def to_nhwc(self, x: Any) -> np.ndarray:
+        """A value in the op's layout as an NHWC view (the kernels' layout)."""
         x = np.asarray(x)
         return x.transpose(0, 2, 3, 1) if self.channels_first else x
 
     def from_nhwc(self, x: np.ndarray) -> np.ndarray:
+        """An NHWC result in the op's layout, contiguous."""
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if self.channels_first else x)
 
 
 def _require_rank(node: Tensor, rank: int, what: str) -> None:
+    """Refuse a tensor of known rank other than ``rank`` when the graph is built."""
     if node.shape is not None and len(node.shape) != rank:
         raise ShapeError(f"{what} must be {rank}-D, got shape {fmt(node.shape)}")
 
@@ -225,6 +231,7 @@ def _sizes_input(sizes: Tensor, what: str) -> Shape:
 
 
 def _merge(a: Any, b: Any, what: str) -> Any:
+    """Two sizes of the same thing, either possibly unknown: the known one, or an error."""
     if a is not None and b is not None and a != b:
         raise ShapeError(f"{what}: {a} and {b} differ")
     return a if a is not None else b
@@ -274,10 +281,12 @@ def _col2im(
 
 
 def _cropped(xp: np.ndarray, rows: Span, cols: Span, h: int, w: int) -> np.ndarray:
+    """The (h, w) input inside a padded array: gradients for the padding are dropped."""
     return xp[:, rows.before : rows.before + h, cols.before : cols.before + w, :]
 
 
 def _empty(*sizes: int) -> bool:
+    """Whether any size is 0 (nothing to multiply: the result is zeros)."""
     return any(s == 0 for s in sizes)
 
 
@@ -668,7 +677,7 @@ class PoolOp(Window, Operation):
         self.parse_window()
         if not isinstance(self.pads[0], str):
             raise InvalidArgumentError("pooling takes padding 'SAME' or 'VALID'")
-        self.ksize = _pair(self.ksize_spec, "ksize", self.channels_first, full=False)
+        self.ksize = _pair(self.ksize_spec, "ksize", self.channels_first)
 
     def pool_attrs(self) -> dict[str, Any]:
         strides, padding, data_format, _ = self.spec
