@@ -94,3 +94,32 @@ def test_explain_and_to_dot_show_a_small_cnn():
     assert "array[2x6x6x2]" in rows["Conv2D"]
     assert "array[2x3x3x2]" in rows["MaxPool"]
     assert "array[3x3x1x2]" in rows["kernel"]
+
+
+def test_the_cnn_example_reads_mnist_idx_files(tmp_path):
+    from test_data import write_mnist
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 96).astype(np.uint8)
+    images = np.zeros((96, 28, 28), np.uint8)
+    for i, label in enumerate(labels):  # each digit a bright bar at its own height
+        images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
+    write_mnist(tmp_path, images[:64], labels[:64], "train")
+    write_mnist(tmp_path, images[64:], labels[64:], "t10k")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "tf1_cnn_digits.py"),
+            "--data",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"epoch\s+1\s+loss [\d.]+\s+test accuracy [\d.]+", done.stdout), done.stdout
