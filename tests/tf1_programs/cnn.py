@@ -273,3 +273,25 @@ def cnn_local_response_normalization(tf: Any) -> dict[str, Any]:
         with tf.Session() as sess:
             got = sess.run([tf.nn.lrn(xs), small, grad])
     return dict(zip(["defaults", "radius 2", "gradient"], got, strict=True))
+
+
+@program("cnn_partitioned_embeddings")
+def cnn_partitioned_embeddings(tf: Any) -> dict[str, Any]:
+    """embedding_lookup over a table split in three ('mod' and 'div'), and with max_norm."""
+    parts = [_values((3, 2), 1000), _values((3, 2), 1001), _values((2, 2), 1002)]
+    ids = [[0, 4, 7], [5, 1, 1]]
+    results: dict[str, Any] = {}
+    with tf.Graph().as_default():
+        tables = [tf.constant(p * 3.0) for p in parts]
+        with tf.Session() as sess:
+            for strategy in ("mod", "div"):
+                rows = tf.nn.embedding_lookup(tables, ids, partition_strategy=strategy)
+                grads = tf.gradients(tf.reduce_sum(rows * _weights(tf, rows)), tables)
+                dense = [tf.convert_to_tensor(g) for g in grads]
+                got = sess.run([rows, *dense])
+                results[f"{strategy} rows"] = got[0]
+                for i, g in enumerate(got[1:]):
+                    results[f"{strategy} gradient {i}"] = g
+            clipped = tf.nn.embedding_lookup(tables[0], [[0, 2], [1, 1]], max_norm=1.0)
+            results["max_norm rows"] = sess.run(clipped)
+    return results

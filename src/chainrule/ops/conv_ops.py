@@ -25,6 +25,7 @@ from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..graph import FusedKernels, PlanValue, Tensor
 from . import array_ops, shape_ops
 from .base import Operation, convert_to_tensor, known_value
+from .clip_ops import clip_by_norm
 from .elementwise import _require_float
 from .linalg_ops import matmul
 from .math_ops import cast, rsqrt, square
@@ -1226,17 +1227,48 @@ def embedding_lookup(
     max_norm: Any = None,
 ) -> Tensor:
     """The rows of ``params`` at integer ``ids`` (any shape); its gradient adds into the rows
-    looked up (a dense gradient). Ids out of range fail when the graph runs."""
-    if isinstance(params, list | tuple):
-        if len(params) != 1:
-            raise InvalidArgumentError(
-                f"embedding_lookup takes one params tensor, got a list of {len(params)}; "
-                "concat them first"
-            )
-        params = params[0]
-    if max_norm is not None:
-        raise InvalidArgumentError("embedding_lookup's max_norm is not supported")
-    return gather(params, ids, name=name or "embedding_lookup")
+    looked up (a dense gradient). Ids out of range fail when the graph runs.
+
+    ``params`` may be a list of partitions, as TF1 shards a large table: with "mod", id ``i``
+    is row ``i // n`` of partition ``i % n``; with "div", the partitions hold consecutive ids.
+    With ``max_norm``, each row found is scaled down to that L2 norm if longer.
+    """
+    ids = convert_to_tensor(ids)
+    graph = ids.graph
+    with graph.as_default(), graph.name_scope(name or "embedding_lookup"):
+        table, ids = _partitioned(params, ids, partition_strategy)
+        rows = gather(table, ids)
+        if max_norm is None:
+            return rows
+        rank = len(rows.shape) if rows.shape is not None else None
+        ids_rank = len(ids.shape) if ids.shape is not None else None
+        if rank is None or ids_rank is None:
+            raise ShapeError("embedding_lookup with max_norm needs ids and params of known rank")
+        return clip_by_norm(rows, max_norm, axes=list(range(ids_rank, rank)))
+
+
+def _partitioned(params: Any, ids: Tensor, strategy: str) -> tuple[Tensor, Tensor]:
+    """One table and the ids into it, for one params tensor or a list of partitions."""
+    if not isinstance(params, list | tuple):
+        return convert_to_tensor(params), ids
+    if not params:
+        raise InvalidArgumentError("embedding_lookup needs at least one params tensor")
+    parts = [convert_to_tensor(p) for p in params]
+    if len(parts) == 1:
+        return parts[0], ids
+    if strategy not in ("mod", "div"):
+        raise InvalidArgumentError(f"partition_strategy must be 'mod' or 'div', got {strategy!r}")
+    table = array_ops.concat(parts, 0)
+    if strategy == "div":
+        return table, ids
+    sizes = [None if p.shape is None or not p.shape else p.shape[0] for p in parts]
+    if None in sizes:
+        raise ShapeError("embedding_lookup with 'mod' partitions needs their row counts known")
+    offsets = np.cumsum([0, *sizes[:-1]])
+    count = len(parts)
+    every = np.arange(sum(sizes))
+    order = offsets[every % count] + every // count
+    return table, gather(order.astype(np.int64), ids)
 
 
 # -- transposed, depthwise and separable convolution ---------------------------------------------
