@@ -1,4 +1,5 @@
-"""``chainrule.nn``: TF1's ``tf.nn`` — activations, softmax, cross-entropies, dropout, moments.
+"""``chainrule.nn``: TF1's ``tf.nn`` — activations, softmax, cross-entropies, dropout, moments,
+convolution, pooling, batch normalization and embeddings.
 
 logits = cr.matmul(x, w) + b
 loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
@@ -7,6 +8,22 @@ loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logit
 from typing import Any
 
 from .graph import Tensor
+from .ops.conv_ops import (
+    avg_pool,
+    batch_normalization,
+    conv1d,
+    conv2d,
+    conv2d_backprop_filter,
+    conv2d_backprop_input,
+    conv2d_transpose,
+    depthwise_conv2d,
+    embedding_lookup,
+    fused_batch_norm,
+    local_response_normalization,
+    max_pool,
+    max_pool_with_argmax,
+    separable_conv2d,
+)
 from .ops.logic_ops import where
 from .ops.math_ops import abs, maximum, rsqrt, sigmoid, square, tanh
 from .ops.nn_ops import bias_add, dropout, elu, l2_loss, leaky_relu, moments, relu, relu6, softplus
@@ -41,7 +58,25 @@ __all__ = [
     "l2_normalize",
     "selu",
     "softsign",
+    "conv2d",
+    "conv2d_backprop_input",
+    "conv2d_backprop_filter",
+    "conv1d",
+    "max_pool",
+    "avg_pool",
+    "batch_normalization",
+    "fused_batch_norm",
+    "embedding_lookup",
+    "conv2d_transpose",
+    "depthwise_conv2d",
+    "separable_conv2d",
+    "max_pool_with_argmax",
+    "local_response_normalization",
+    "lrn",
 ]
+
+#: TF1's short name
+lrn = local_response_normalization
 
 #: SELU's constants (Klambauer et al.), as TF1 uses them
 _SELU_ALPHA = 1.6732632423543772848170429916717
