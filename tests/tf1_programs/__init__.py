@@ -25,6 +25,7 @@ AREAS = (
     "collections_and_metrics",
     "summaries",
     "dynamic_shapes",
+    "data",
 )
 
 
