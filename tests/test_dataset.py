@@ -176,6 +176,18 @@ def test_map_is_traced_once_into_the_graph_and_restructures(fresh_graph):
     assert len(calls) == 1
 
 
+def test_concatenate_runs_one_data_set_after_the_other():
+    first = tf.data.Dataset.from_tensor_slices((np.zeros((2, 3)), np.arange(2)))
+    second = tf.data.Dataset.from_tensor_slices((np.ones((1, 3)), np.arange(1) + 5))
+    both = first.concatenate(second).repeat(2)
+    assert both.output_shapes == ([3], [])
+    assert [int(y) for _, y in _pairs(both)] == [0, 1, 5, 0, 1, 5]
+    wider = tf.data.Dataset.from_tensor_slices((np.zeros((1, 4)), np.arange(1)))
+    assert first.concatenate(wider).output_shapes == ([None], [])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="one structure and dtypes"):
+        first.concatenate(tf.data.Dataset.range(3))
+
+
 def test_filter_needs_a_boolean_scalar():
     with pytest.raises(tf.errors.DTypeError, match="boolean scalar"):
         tf.data.Dataset.range(3).filter(lambda n: n + 1)

@@ -79,7 +79,8 @@ def data_batches_and_epochs(tf: Any) -> dict[str, Any]:
 
 @program("data_transformations")
 def data_transformations(tf: Any) -> dict[str, Any]:
-    """map (to a dict, with one_hot), filter, take, skip, zip, range, from_tensors, shard."""
+    """map (to a dict, with one_hot), filter, take, skip, zip, range, from_tensors, shard,
+    concatenate."""
     results: dict[str, Any] = {}
     with tf.Graph().as_default():
         dataset = tf.data.Dataset.from_tensor_slices({"x": _X, "y": _Y})
@@ -98,6 +99,8 @@ def data_transformations(tf: Any) -> dict[str, Any]:
         results["zip shapes"] = _shapes(tf.data.get_output_shapes(zipped))
         results["zip"] = np.array(_all(tf, zipped))
         results["from_tensors"] = np.array(_all(tf, tf.data.Dataset.from_tensors(_X[:2])))
+        joined = numbers.take(2).concatenate(tf.data.Dataset.range(100, 102)).repeat(2)
+        results["concatenate repeat"] = np.array(_all(tf, joined))
         squares = tf.data.Dataset.range(6).map(lambda n: tf.cast(n * n, tf.float32) / 2.0)
         results["map range prefetch"] = np.array(_all(tf, squares.prefetch(2)))
     return results

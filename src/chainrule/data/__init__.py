@@ -13,6 +13,7 @@ from .dataset import (
     AUTOTUNE,
     Dataset,
     Iterator,
+    get_output_classes,
     get_output_shapes,
     get_output_types,
     make_initializable_iterator,
@@ -32,4 +33,5 @@ __all__ = [
     "make_initializable_iterator",
     "get_output_types",
     "get_output_shapes",
+    "get_output_classes",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "make_initializable_iterator",
     "get_output_types",
     "get_output_shapes",
+    "get_output_classes",
 ]
 
 #: ``prefetch(AUTOTUNE)``, ``map(fn, num_parallel_calls=AUTOTUNE)``: accepted (one thread)
@@ -179,6 +180,24 @@ class Dataset:
         return Dataset(definition, structure, members[0]._graph)
 
     # -- transformations --------------------------------------------------------------------
+    def concatenate(self, dataset: Dataset) -> Dataset:
+        """This data set's elements, then those of ``dataset`` (of the same structure)."""
+        if dataset._structure != self._structure or [d for _, d in dataset._specs] != [
+            d for _, d in self._specs
+        ]:
+            raise InvalidArgumentError(
+                f"concatenate needs data sets of one structure and dtypes, got "
+                f"{_describe(self._specs)} and {_describe(dataset._specs)}"
+            )
+        specs = [
+            (_common_shape(a, b), dtype)
+            for (a, dtype), (b, _) in zip(self._specs, dataset._specs, strict=True)
+        ]
+        definition = DatasetDef(
+            "concatenate", specs, children=[self._definition, dataset._definition]
+        )
+        return Dataset(definition, self._structure, self._graph)
+
     def batch(self, batch_size: Any, drop_remainder: bool = False) -> Dataset:
         """Consecutive elements stacked ``batch_size`` at a time; the last batch is smaller
         unless ``drop_remainder``."""
@@ -268,13 +287,13 @@ class Dataset:
                 "use make_initializable_iterator() and feed them when running its initializer"
             )
         with self._graph.as_default():
-            op = IteratorOp(self._specs, self._graph, name="OneShotIterator").op
+            op = IteratorOp(self._specs, name="OneShotIterator").op
         return Iterator(op, self._structure, one_shot=self._definition)
 
     def make_initializable_iterator(self, shared_name: str | None = None) -> Iterator:
         """An iterator started (and restarted) by running its ``initializer``."""
         with self._graph.as_default():
-            op = IteratorOp(self._specs, self._graph).op
+            op = IteratorOp(self._specs).op
         iterator = Iterator(op, self._structure)
         iterator._initializer = iterator.make_initializer(self)
         return iterator
@@ -304,8 +323,7 @@ class Iterator:
         specs = [(_shape_dims(s), as_dtype(t)) for s, t in zip(shapes, types, strict=True)]
         positions = iter(range(len(types)))
         structure = map_structure(lambda _: next(positions), output_types)
-        graph = get_default_graph()
-        return Iterator(IteratorOp(specs, graph, name="Iterator").op, structure)
+        return Iterator(IteratorOp(specs, name="Iterator").op, structure)
 
     @property
     def initializer(self) -> Node:
@@ -375,6 +393,10 @@ def get_output_types(dataset_or_iterator: Dataset | Iterator) -> Any:
 
 def get_output_shapes(dataset_or_iterator: Dataset | Iterator) -> Any:
     return dataset_or_iterator.output_shapes
+
+
+def get_output_classes(dataset_or_iterator: Dataset | Iterator) -> Any:
+    return dataset_or_iterator.output_classes
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -457,6 +479,13 @@ def _fits(given: Sequence[Spec], wanted: Sequence[Spec]) -> bool:
         ):
             return False
     return True
+
+
+def _common_shape(a: Any, b: Any) -> Any:
+    """The static shape both of two shapes have (sizes that differ become unknown)."""
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return tuple(x if x == y else None for x, y in zip(a, b, strict=True))
 
 
 def _describe(specs: Sequence[Spec]) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..dtypes import DType, string
 from ..errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
-from ..graph import Graph, Node, Tensor
+from ..graph import Node, Tensor
 from .base import Operation
 from .registry import NotDifferentiable
 from .shapes import Shape
@@ -48,12 +48,12 @@ Element = tuple[Any, ...]
 # -- how a pipeline runs: stages with a state that can be saved and put back ----------------
 class Start:
     """What starting a pipeline needs: the values of its tensors, its compiled functions and
-    its random generators (one per shuffle, shared by the epochs of a ``repeat``)."""
+    its random draws (one stream per shuffle, shared by the epochs of a ``repeat``)."""
 
     def __init__(self, values: dict[int, Any], functions: dict[int, Callable[..., list]]):
         self.values = values
         self.functions = functions
-        self.generators: dict[int, np.random.Generator] = {}
+        self.draws: dict[int, _Draws] = {}
 
     def value(self, item: Any) -> Any:
         """A parameter's value: a Python number, or the value of a tensor of the data set."""
@@ -86,6 +86,15 @@ class _Slices(Stage):
             return None
         self.position = i + 1
         return tuple(a[i] for a in self.arrays)
+
+    def take(self, count: int, whole: bool) -> Element | None:
+        """The next ``count`` rows at once (fewer at the end unless ``whole``), as copies."""
+        i = self.position
+        end = min(i + count, self.size)
+        if end == i or (whole and end - i < count):
+            return None
+        self.position = end
+        return tuple(a[i:end].copy() for a in self.arrays)
 
     def snapshot(self) -> Any:
         return self.position
@@ -156,6 +165,8 @@ class _Batch(Stage):
         self.child, self.size, self.drop_remainder = child, size, drop_remainder
 
     def next(self) -> Element | None:
+        if type(self.child) is _Slices:
+            return self.child.take(self.size, self.drop_remainder)
         rows = []
         while len(rows) < self.size:
             element = self.child.next()
@@ -174,20 +185,50 @@ class _Batch(Stage):
 
 
 def _stack(values: list[Any], component: int) -> np.ndarray:
-    shapes = {np.shape(v) for v in values}
-    if len(shapes) > 1:
+    try:
+        return np.array(values)  # faster than np.stack for rows of one shape; ragged raise
+    except ValueError:
+        shapes = sorted({np.shape(v) for v in values})
         raise InvalidArgumentError(
             f"cannot batch elements of different shapes in component {component}: "
-            f"{sorted(shapes)}; batch needs every element of a component to have one shape"
-        )
-    return np.stack(values)
+            f"{shapes}; batch needs every element of a component to have one shape"
+        ) from None
+
+
+class _Draws:
+    """Uniform numbers in [0, 1) from a generator, drawn a block at a time (one call per
+    block, not per element); ``snapshot`` is cheap, for a run that may be undone."""
+
+    BLOCK = 256
+
+    def __init__(self, generator: np.random.Generator):
+        self.generator = generator
+        self.block: list[float] = []
+        self.position = 0
+        self.after = generator.bit_generator.state
+
+    def next(self) -> float:
+        if self.position == len(self.block):
+            self.block = self.generator.random(self.BLOCK).tolist()
+            self.after = self.generator.bit_generator.state
+            self.position = 0
+        value = self.block[self.position]
+        self.position += 1
+        return value
+
+    def snapshot(self) -> Any:
+        return self.block, self.position, self.after
+
+    def restore(self, state: Any) -> None:
+        self.block, self.position, self.after = state
+        self.generator.bit_generator.state = self.after
 
 
 class _Shuffle(Stage):
     """TF1's shuffle: fill a buffer, give a random one of it and put the next element there."""
 
-    def __init__(self, child: Stage, buffer_size: int, generator: np.random.Generator):
-        self.child, self.buffer_size, self.generator = child, buffer_size, generator
+    def __init__(self, child: Stage, buffer_size: int, draws: _Draws):
+        self.child, self.buffer_size, self.draws = child, buffer_size, draws
         self.buffer: list[Element] = []
         self.filled = False
 
@@ -200,9 +241,10 @@ class _Shuffle(Stage):
                     break
                 buffer.append(element)
             self.filled = True
-        if not buffer:
+        size = len(buffer)
+        if not size:
             return None
-        index = int(self.generator.integers(len(buffer)))
+        index = min(int(self.draws.next() * size), size - 1)
         chosen = buffer[index]
         following = self.child.next()
         if following is not None:
@@ -213,13 +255,12 @@ class _Shuffle(Stage):
         return chosen
 
     def snapshot(self) -> Any:
-        state = self.generator.bit_generator.state
-        return list(self.buffer), self.filled, state, self.child.snapshot()
+        return list(self.buffer), self.filled, self.draws.snapshot(), self.child.snapshot()
 
     def restore(self, state: Any) -> None:
-        buffer, self.filled, generator_state, child = state
+        buffer, self.filled, draws, child = state
         self.buffer = list(buffer)
-        self.generator.bit_generator.state = generator_state
+        self.draws.restore(draws)
         self.child.restore(child)
 
 
@@ -252,6 +293,28 @@ class _Repeat(Stage):
         self.epoch, self.produced, self.child, saved = state
         if self.child is not None:
             self.child.restore(saved)
+
+
+class _Concatenate(Stage):
+    def __init__(self, definition: DatasetDef, start: Start):
+        self.definition, self.start = definition, start
+        self.index = 0
+        self.child = definition.child_stage(0, start)
+
+    def next(self) -> Element | None:
+        while True:
+            element = self.child.next()
+            if element is not None or self.index + 1 == len(self.definition.children):
+                return element
+            self.index += 1
+            self.child = self.definition.child_stage(self.index, self.start)
+
+    def snapshot(self) -> Any:
+        return self.index, self.child, self.child.snapshot()
+
+    def restore(self, state: Any) -> None:
+        self.index, self.child, saved = state
+        self.child.restore(saved)
 
 
 class _Map(Stage):
@@ -436,11 +499,10 @@ def _start_batch(d: DatasetDef, start: Start) -> Stage:
 def _start_shuffle(d: DatasetDef, start: Start) -> Stage:
     size = _positive(d, start, "buffer size")
     reshuffle = bool(d.params[1])
-    generator = start.generators.get(id(d)) if reshuffle else None
-    if generator is None:
-        generator = np.random.default_rng(d.seeds)
-        start.generators[id(d)] = generator
-    return _Shuffle(d.child_stage(0, start), size, generator)
+    draws = start.draws.get(id(d)) if reshuffle else None
+    if draws is None:
+        draws = start.draws[id(d)] = _Draws(np.random.default_rng(d.seeds))
+    return _Shuffle(d.child_stage(0, start), size, draws)
 
 
 def _start_shard(d: DatasetDef, start: Start) -> Stage:
@@ -457,6 +519,7 @@ _STARTS: dict[str, Callable[[DatasetDef, Start], Stage]] = {
     "tensors": _start_tensors,
     "range": _start_range,
     "zip": lambda d, s: _Zip([c.stage(s) for c in d.children]),
+    "concatenate": _Concatenate,
     "batch": _start_batch,
     "shuffle": _start_shuffle,
     "repeat": lambda d, s: _Repeat(d, s, _count(d, s)),
@@ -491,20 +554,21 @@ def _start(definition: DatasetDef, tensors: Sequence[Tensor], values: Sequence[A
     return definition.stage(Start(known, functions))
 
 
-class IteratorOp(Node):
+class IteratorOp(Operation):
     """TF1's ``IteratorV2``: names an iterator whose state each session keeps; its value is
-    the iterator's name (TF1's string handle)."""
+    the iterator's name (TF1's string handle). Built in the default graph."""
 
     op_type = "IteratorV2"
     pure = False
     changes_state = False
     alias_inputs = ()
 
-    def __init__(self, specs: Sequence[Spec], graph: Graph, name: str | None = None):
+    def __init__(self, specs: Sequence[Spec], name: str | None = None):
         self.specs = tuple(specs)
-        self._setup(graph, (), name or "Iterator")
-        self.shape, self.dtype = (), string
-        self._register()
+        super().__init__([], name=name or "Iterator")
+
+    def infer(self) -> Spec:
+        return (), string
 
     def state(self, context: Any) -> IteratorState:
         """This iterator's state in the session of ``context``."""
