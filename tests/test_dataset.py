@@ -5,6 +5,7 @@ import collections
 import numpy as np
 import pytest
 
+import chainrule as cr
 import chainrule.compat.v1 as tf
 from chainrule import data
 from chainrule.errors import ChainruleError
@@ -188,6 +189,24 @@ def test_concatenate_runs_one_data_set_after_the_other():
         first.concatenate(tf.data.Dataset.range(3))
 
 
+def test_explain_and_gradients_work_on_a_graph_fed_by_an_iterator():
+    def with_gradient(x):  # a map function may take gradients of its own ops
+        return x, tf.gradients(tf.reduce_sum(tf.square(x)), x)[0]
+
+    dataset = tf.data.Dataset.from_tensor_slices(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    x, dx = dataset.map(with_gradient).make_one_shot_iterator().get_next()
+    w = tf.Variable(np.array([0.5, -0.5]), name="w")
+    loss = tf.square(tf.reduce_sum(x * w) - 1.0)
+    (grad,) = tf.gradients(loss, [w])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert sess.run(dx).tolist() == [2.0, 4.0]
+        trace = cr.explain(loss, session=sess)  # runs the graph: takes the next element
+    assert "IteratorGetNext" in str(trace)
+    np.testing.assert_allclose(trace.gradient(w), [2 * -1.5 * 3.0, 2 * -1.5 * 4.0])
+    assert grad is not None
+
+
 def test_filter_needs_a_boolean_scalar():
     with pytest.raises(tf.errors.DTypeError, match="boolean scalar"):
         tf.data.Dataset.range(3).filter(lambda n: n + 1)
@@ -272,9 +291,23 @@ def test_placeholders_are_fed_when_the_iterator_is_initialised():
         assert drain(sess, nxt) == []  # the failed start left the iterator where it was
 
 
+def test_elements_are_copies_of_what_the_iterator_was_started_with():
+    features = tf.placeholder(tf.float32, [None])
+    iterator = tf.data.Dataset.from_tensor_slices(features).batch(2).repeat(2)
+    iterator = iterator.make_initializable_iterator()
+    nxt = iterator.get_next()
+    fed = np.array([1.0, 2.0, 3.0], np.float32)
+    with tf.Session() as sess:
+        sess.run(iterator.initializer, {features: fed})
+        fed[:] = -1.0  # the caller reuses its array: the data set kept its own copy
+        first = sess.run(nxt)
+        first[:] = 99.0  # the caller changes a result: the next epoch is unchanged
+        assert listed(drain(sess, nxt)) == [[3.0], [1.0, 2.0], [3.0]]
+
+
 def test_a_one_shot_iterator_starts_itself_and_refuses_placeholders():
     nxt = tf.data.Dataset.range(2).make_one_shot_iterator().get_next()
-    assert nxt.op.inputs[0].op.name == "OneShotIterator"
+    assert [op.name for op in nxt.op.control_inputs] == ["OneShotIterator"]
     with tf.Session() as sess:
         assert [sess.run(nxt), sess.run(nxt)] == [0, 1]
     x = tf.placeholder(tf.float32, [None], name="x")

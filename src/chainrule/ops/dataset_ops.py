@@ -4,9 +4,10 @@ A data set is described by a tree of ``DatasetDef`` (a source, or a transformati
 data sets) over flat lists of components; ``chainrule.data`` gives it TF1's ``Dataset`` API
 and nested structures. Three ops run it, as in TF1:
 
-- ``Iterator`` names an iterator; its state (where the pipeline stands) lives in each
+- ``IteratorV2`` names an iterator; its state (where the pipeline stands) lives in each
   session's store as a resource, like a variable's value, so two sessions iterate
-  independently;
+  independently. The two ops below name it as a control input (its value, a string handle,
+  is no number for the tools that show values);
 - ``MakeIterator`` (``iterator.initializer``) starts the pipeline from the values of the
   tensors the data set was built from (placeholders are fed at this run);
 - ``IteratorGetNext`` gives the next element, one output per component, or raises
@@ -54,6 +55,8 @@ class Start:
         self.values = values
         self.functions = functions
         self.draws: dict[int, _Draws] = {}
+        #: each source's arrays, copied once (when the iterator starts), shared by the epochs
+        self.arrays: dict[int, list[np.ndarray]] = {}
 
     def value(self, item: Any) -> Any:
         """A parameter's value: a Python number, or the value of a tensor of the data set."""
@@ -88,13 +91,13 @@ class _Slices(Stage):
         return tuple(a[i] for a in self.arrays)
 
     def take(self, count: int, whole: bool) -> Element | None:
-        """The next ``count`` rows at once (fewer at the end unless ``whole``), as copies."""
+        """The next ``count`` rows at once (fewer at the end unless ``whole``)."""
         i = self.position
         end = min(i + count, self.size)
         if end == i or (whole and end - i < count):
             return None
         self.position = end
-        return tuple(a[i:end].copy() for a in self.arrays)
+        return tuple(a[i:end] for a in self.arrays)
 
     def snapshot(self) -> Any:
         return self.position
@@ -457,6 +460,13 @@ class DatasetDef:
 
 
 def _start_slices(d: DatasetDef, start: Start) -> Stage:
+    arrays = start.arrays.get(id(d))
+    if arrays is None:
+        arrays = start.arrays[id(d)] = _copied_slices(d, start)
+    return _Slices(arrays)
+
+
+def _copied_slices(d: DatasetDef, start: Start) -> list[np.ndarray]:
     arrays = [np.array(start.value(t)) for t in d.params[0]]
     sizes = {len(a) if a.ndim else None for a in arrays}
     if None in sizes:
@@ -465,7 +475,7 @@ def _start_slices(d: DatasetDef, start: Start) -> Stage:
         raise InvalidArgumentError(
             f"from_tensor_slices needs components with one first size, got {sorted(sizes)}"
         )
-    return _Slices(arrays)
+    return arrays
 
 
 def _start_tensors(d: DatasetDef, start: Start) -> Stage:
@@ -591,7 +601,7 @@ class MakeIterator(Operation):
         self.definition = definition
         self.iterator = iterator
         self.tensors = definition.tensors()
-        super().__init__([iterator.outputs[0], *self.tensors], name=name)
+        super().__init__(self.tensors, name=name, control_inputs=[iterator])
 
     def writes(self) -> tuple[Node, ...]:
         return (self.iterator,)
@@ -601,7 +611,7 @@ class MakeIterator(Operation):
         definition, tensors = self.definition, self.tensors
         functions = definition.compile(context)
 
-        def make_iterator(handle: Any, *values: Any) -> None:
+        def make_iterator(*values: Any) -> None:
             state.pipeline = _start(definition, tensors, values, functions)
 
         return make_iterator
@@ -624,9 +634,9 @@ class IteratorGetNext(Operation):
         self.iterator = iterator
         self.definition = definition
         self.tensors = [] if definition is None else definition.tensors()
-        super().__init__([iterator.outputs[0], *self.tensors], name=name)
+        super().__init__(self.tensors, name=name, control_inputs=[iterator])
 
-    def infer(self, handle: Tensor, *tensors: Tensor) -> list[Spec]:
+    def infer(self, *tensors: Tensor) -> list[Spec]:
         return list(self.iterator.specs)
 
     def writes(self) -> tuple[Node, ...]:
@@ -638,7 +648,7 @@ class IteratorGetNext(Operation):
         functions = None if definition is None else definition.compile(context)
         dtypes = [None if dtype is None else dtype.np for _, dtype in self.iterator.specs]
 
-        def get_next(handle: Any, *values: Any) -> tuple:
+        def get_next(*values: Any) -> tuple:
             if state.pipeline is None:
                 if definition is None:
                     raise FailedPreconditionError(
