@@ -177,6 +177,14 @@ def test_map_is_traced_once_into_the_graph_and_restructures(fresh_graph):
     assert len(calls) == 1
 
 
+def test_map_unpacks_a_tuple_but_passes_a_namedtuple_whole():
+    Pair = collections.namedtuple("Pair", "a b")
+    ones, twos = np.ones(2), np.full(2, 2.0)
+    pairs = tf.data.Dataset.from_tensor_slices(Pair(ones, twos)).map(lambda p: p.a + p.b)
+    tuples = tf.data.Dataset.from_tensor_slices((ones, twos)).map(lambda a, b: a - b)
+    assert elements(pairs) == [3.0, 3.0] and elements(tuples) == [-1.0, -1.0]
+
+
 def test_concatenate_runs_one_data_set_after_the_other():
     first = tf.data.Dataset.from_tensor_slices((np.zeros((2, 3)), np.arange(2)))
     second = tf.data.Dataset.from_tensor_slices((np.ones((1, 3)), np.arange(1) + 5))

@@ -159,7 +159,10 @@ def data_shuffle_properties(tf: Any) -> dict[str, Any]:
             with tf.Session() as sess:
                 sess.run(iterator.initializer)
                 runs.append(np.array(_drain(tf, sess, nxt)).reshape(3, 20))
+                sess.run(iterator.initializer)
+                restarted = np.array(_drain(tf, sess, nxt)).reshape(3, 20)
         results["same orders in two sessions"] = bool((runs[0] == runs[1]).all())
+        results["same orders after re-initialisation"] = bool((restarted == runs[1]).all())
         results["each epoch a permutation"] = all(
             sorted(epoch.tolist()) == list(range(20)) for epoch in runs[0]
         )

@@ -274,7 +274,8 @@ class Dataset:
                 for i, (shape, dtype) in enumerate(self._specs)
             ]
             element = pack(self._structure, args)
-            result = fn(*element) if isinstance(element, tuple) else fn(element)
+            # TF1 unpacks a plain tuple into arguments; a namedtuple or dict is one argument
+            result = fn(*element) if type(element) is tuple else fn(element)
         return args, result
 
     # -- iterators ---------------------------------------------------------------------------
