@@ -185,6 +185,38 @@ def test_map_unpacks_a_tuple_but_passes_a_namedtuple_whole():
     assert elements(pairs) == [3.0, 3.0] and elements(tuples) == [-1.0, -1.0]
 
 
+def test_unbatch_undoes_batch():
+    batches = tf.data.Dataset.range(5).batch(2)
+    assert batches.unbatch().output_shapes == tf.TensorShape([])
+    assert elements(batches.unbatch()) == [0, 1, 2, 3, 4]
+    pairs = tf.data.Dataset.from_tensor_slices((np.ones((3, 2, 4)), np.zeros((3, 2)))).unbatch()
+    assert pairs.output_shapes == ([4], [])
+    assert len(_pairs(pairs)) == 6
+
+
+def test_cache_gives_the_first_pass_again_in_later_epochs():
+    noisy = tf.data.Dataset.range(4).map(lambda n: tf.random_uniform([]) + tf.cast(n, tf.float32))
+    fresh = np.array(elements(noisy.repeat(2))).reshape(2, 4)
+    cached = np.array(elements(noisy.cache().repeat(3))).reshape(3, 4)
+    assert (fresh[0] != fresh[1]).all()  # without cache each epoch draws anew
+    assert (cached[0] == cached[1]).all() and (cached[1] == cached[2]).all()
+    partial = elements(noisy.cache().take(2).repeat(2))  # a pass that stops early keeps nothing
+    assert partial[0] != partial[2] and partial[1] != partial[3]
+
+
+def test_a_failed_run_leaves_a_cache_as_it_was():
+    x = tf.data.Dataset.range(3).cache().repeat(2).make_one_shot_iterator().get_next()
+    other = tf.placeholder(tf.float32, [None, None])
+    fails = tf.matmul(tf.reshape(tf.cast(x, tf.float32), [1, 1]), other)
+    with tf.Session() as sess:
+        got = []
+        for _ in range(6):
+            with pytest.raises(tf.errors.InvalidArgumentError):
+                sess.run([x, fails], {other: np.ones((2, 2))})
+            got.append(sess.run(x))
+        assert got == [0, 1, 2, 0, 1, 2]
+
+
 def test_concatenate_runs_one_data_set_after_the_other():
     first = tf.data.Dataset.from_tensor_slices((np.zeros((2, 3)), np.arange(2)))
     second = tf.data.Dataset.from_tensor_slices((np.ones((1, 3)), np.arange(1) + 5))

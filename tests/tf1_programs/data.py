@@ -80,7 +80,7 @@ def data_batches_and_epochs(tf: Any) -> dict[str, Any]:
 @program("data_transformations")
 def data_transformations(tf: Any) -> dict[str, Any]:
     """map (to a dict, with one_hot), filter, take, skip, zip, range, from_tensors, shard,
-    concatenate."""
+    concatenate, cache, unbatch."""
     results: dict[str, Any] = {}
     with tf.Graph().as_default():
         dataset = tf.data.Dataset.from_tensor_slices({"x": _X, "y": _Y})
@@ -101,6 +101,10 @@ def data_transformations(tf: Any) -> dict[str, Any]:
         results["from_tensors"] = np.array(_all(tf, tf.data.Dataset.from_tensors(_X[:2])))
         joined = numbers.take(2).concatenate(tf.data.Dataset.range(100, 102)).repeat(2)
         results["concatenate repeat"] = np.array(_all(tf, joined))
+        results["cache repeat"] = np.array(_all(tf, numbers.take(3).cache().repeat(2)))
+        unbatched = dataset.batch(4).unbatch()
+        results["unbatch shapes"] = _shapes(tf.data.get_output_shapes(unbatched))
+        results["unbatch y"] = np.array([d["y"] for d in _all(tf, unbatched)])
         squares = tf.data.Dataset.range(6).map(lambda n: tf.cast(n * n, tf.float32) / 2.0)
         results["map range prefetch"] = np.array(_all(tf, squares.prefetch(2)))
     return results

@@ -210,6 +210,20 @@ class Dataset:
             specs.append(((first, *shape), dtype))
         return self._derive("batch", specs, params=[size, bool(drop_remainder)])
 
+    def unbatch(self) -> Dataset:
+        """Each row of each element as an element of its own (``batch`` undone)."""
+        specs = []
+        for shape, dtype in self._specs:
+            if shape is not None and len(shape) == 0:
+                raise ShapeError("unbatch needs components of rank 1 or more")
+            specs.append((None if shape is None else tuple(shape[1:]), dtype))
+        return self._derive("unbatch", specs)
+
+    def cache(self, filename: str = "") -> Dataset:
+        """Keep the elements the first full pass reads and give them again in later epochs
+        (in memory, also when given a ``filename``), instead of recomputing them."""
+        return self._derive("cache", self._specs)
+
     def shuffle(
         self,
         buffer_size: Any,

@@ -55,6 +55,8 @@ class Start:
         self.values = values
         self.functions = functions
         self.draws: dict[int, _Draws] = {}
+        #: what each ``cache()`` kept
+        self.caches: dict[int, _Cached] = {}
         #: each source's arrays, copied once (when the iterator starts), shared by the epochs
         self.arrays: dict[int, list[np.ndarray]] = {}
 
@@ -320,6 +322,83 @@ class _Concatenate(Stage):
         self.child.restore(saved)
 
 
+class _Unbatch(Stage):
+    def __init__(self, child: Stage):
+        self.child = child
+        self.batch: Element | None = None
+        self.index = 0
+
+    def next(self) -> Element | None:
+        while self.batch is None or self.index >= len(self.batch[0]):
+            self.batch = self.child.next()
+            self.index = 0
+            if self.batch is None:
+                return None
+        i = self.index
+        self.index = i + 1
+        return tuple(component[i] for component in self.batch)
+
+    def snapshot(self) -> Any:
+        return self.batch, self.index, self.child.snapshot()
+
+    def restore(self, state: Any) -> None:
+        self.batch, self.index, child = state
+        self.child.restore(child)
+
+
+class _Cached:
+    """The elements a ``cache()`` kept, once a pass read its input to the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[Element] = []
+        self.complete = False
+
+
+class _Cache(Stage):
+    """Reads its input and keeps the elements; once a pass has read it all, later passes
+    (the next epochs of a ``repeat``) read the kept elements instead."""
+
+    def __init__(self, definition: DatasetDef, start: Start):
+        self.cached = start.caches.setdefault(id(definition), _Cached())
+        self.position = 0
+        self.written: list[Element] = []
+        self.child = None if self.cached.complete else definition.child_stage(0, start)
+
+    def next(self) -> Element | None:
+        if self.child is None:
+            rows, i = self.cached.rows, self.position
+            if i >= len(rows):
+                return None
+            self.position = i + 1
+            return rows[i]
+        element = self.child.next()
+        if element is None:
+            self.cached.rows, self.cached.complete = self.written, True
+            self.child = None
+            self.position = len(self.written)
+            return None
+        self.written.append(element)
+        return element
+
+    def snapshot(self) -> Any:
+        cached, child = self.cached, self.child
+        return (
+            self.position,
+            len(self.written),
+            child,
+            None if child is None else child.snapshot(),
+            cached.rows,
+            cached.complete,
+        )
+
+    def restore(self, state: Any) -> None:
+        self.position, written, self.child, child, rows, complete = state
+        del self.written[written:]
+        if self.child is not None:
+            self.child.restore(child)
+        self.cached.rows, self.cached.complete = rows, complete
+
+
 class _Map(Stage):
     def __init__(self, child: Stage, function: Callable[..., list]):
         self.child, self.function = child, function
@@ -530,6 +609,8 @@ _STARTS: dict[str, Callable[[DatasetDef, Start], Stage]] = {
     "range": _start_range,
     "zip": lambda d, s: _Zip([c.stage(s) for c in d.children]),
     "concatenate": _Concatenate,
+    "unbatch": lambda d, s: _Unbatch(d.child_stage(0, s)),
+    "cache": _Cache,
     "batch": _start_batch,
     "shuffle": _start_shuffle,
     "repeat": lambda d, s: _Repeat(d, s, _count(d, s)),
