@@ -185,6 +185,27 @@ def test_map_unpacks_a_tuple_but_passes_a_namedtuple_whole():
     assert elements(pairs) == [3.0, 3.0] and elements(tuples) == [-1.0, -1.0]
 
 
+def test_padded_batch_pads_to_the_longest_or_to_given_shapes():
+    lengths = tf.data.Dataset.range(1, 5)
+    rows = lengths.map(lambda n: tf.fill(tf.stack([n]), n))
+    assert rows.output_shapes == [None]
+    longest = rows.padded_batch(2, padded_shapes=[None])
+    assert longest.output_shapes == [None, None]
+    assert elements(longest) == [[[1, 0], [2, 2]], [[3, 3, 3, 0], [4, 4, 4, 4]]]
+    fixed = rows.padded_batch(3, padded_shapes=[5], padding_values=tf.constant(-1, tf.int64))
+    assert fixed.output_shapes == [None, 5]
+    assert elements(fixed)[1] == [[4, 4, 4, 4, -1]]
+    pairs = tf.data.Dataset.zip((rows, lengths)).padded_batch(4, padded_shapes=([-1], []))
+    assert pairs.output_shapes == ([None, None], [None])
+    [(padded, sizes)] = _pairs(pairs)
+    assert padded.shape == (4, 4) and sizes.tolist() == [1, 2, 3, 4]
+    too_short = rows.padded_batch(4, padded_shapes=[2])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="larger than the padded shape"):
+        elements(too_short)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="nested as the elements are"):
+        tf.data.Dataset.zip((rows, lengths)).padded_batch(2, padded_shapes=[None])
+
+
 def test_unbatch_undoes_batch():
     batches = tf.data.Dataset.range(5).batch(2)
     assert batches.unbatch().output_shapes == tf.TensorShape([])

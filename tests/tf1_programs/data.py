@@ -80,7 +80,7 @@ def data_batches_and_epochs(tf: Any) -> dict[str, Any]:
 @program("data_transformations")
 def data_transformations(tf: Any) -> dict[str, Any]:
     """map (to a dict, with one_hot), filter, take, skip, zip, range, from_tensors, shard,
-    concatenate, cache, unbatch."""
+    concatenate, cache, unbatch, padded_batch."""
     results: dict[str, Any] = {}
     with tf.Graph().as_default():
         dataset = tf.data.Dataset.from_tensor_slices({"x": _X, "y": _Y})
@@ -101,6 +101,16 @@ def data_transformations(tf: Any) -> dict[str, Any]:
         results["from_tensors"] = np.array(_all(tf, tf.data.Dataset.from_tensors(_X[:2])))
         joined = numbers.take(2).concatenate(tf.data.Dataset.range(100, 102)).repeat(2)
         results["concatenate repeat"] = np.array(_all(tf, joined))
+        rows = tf.data.Dataset.range(1, 6).map(lambda n: tf.fill(tf.stack([n]), n))
+        padded = tf.data.Dataset.zip((rows, tf.data.Dataset.range(5))).padded_batch(
+            2, padded_shapes=([-1], []), padding_values=(tf.constant(-1, tf.int64), np.int64(0))
+        )
+        results["padded_batch shapes"] = _shapes(tf.data.get_output_shapes(padded))
+        for i, (values, index) in enumerate(_all(tf, padded)):
+            results[f"padded_batch {i}"], results[f"padded_batch {i} index"] = values, index
+        fixed = rows.padded_batch(3, padded_shapes=[6], drop_remainder=True)
+        results["padded_batch fixed shapes"] = _shapes(tf.data.get_output_shapes(fixed))
+        results["padded_batch fixed"] = np.array(_all(tf, fixed))
         results["cache repeat"] = np.array(_all(tf, numbers.take(3).cache().repeat(2)))
         unbatched = dataset.batch(4).unbatch()
         results["unbatch shapes"] = _shapes(tf.data.get_output_shapes(unbatched))

@@ -210,6 +210,39 @@ class Dataset:
             specs.append(((first, *shape), dtype))
         return self._derive("batch", specs, params=[size, bool(drop_remainder)])
 
+    def padded_batch(
+        self,
+        batch_size: Any,
+        padded_shapes: Any = None,
+        padding_values: Any = None,
+        drop_remainder: bool = False,
+    ) -> Dataset:
+        """Batches of elements of different sizes, each component padded to ``padded_shapes``
+        (``None`` or -1 sizes, or no shapes at all: the longest in the batch) with
+        ``padding_values`` (zeros by default)."""
+        size = _scalar_param(batch_size, "padded_batch")
+        count = len(self._specs)
+        shapes = (
+            [None] * count
+            if padded_shapes is None
+            else _per_component(self._structure, padded_shapes, "padded_shapes")
+        )
+        fills = (
+            [0] * count
+            if padding_values is None
+            else _per_component(self._structure, padding_values, "padding_values")
+        )
+        first = size if drop_remainder and isinstance(size, int) else None
+        specs, targets = [], []
+        for (shape, dtype), wanted in zip(self._specs, shapes, strict=True):
+            if shape is None:
+                raise ShapeError("padded_batch needs components whose rank is known")
+            dims = shape if wanted is None else _padded_dims(wanted, shape)
+            targets.append(dims)
+            specs.append(((first, *dims), dtype))
+        params = [size, bool(drop_remainder), targets, list(fills)]
+        return self._derive("padded_batch", specs, params=params)
+
     def unbatch(self) -> Dataset:
         """Each row of each element as an element of its own (``batch`` undone)."""
         specs = []
@@ -494,6 +527,40 @@ def _fits(given: Sequence[Spec], wanted: Sequence[Spec]) -> bool:
         ):
             return False
     return True
+
+
+def _per_component(structure: Any, given: Any, what: str) -> list[Any]:
+    """``given`` (nested as the elements are, shapes and values as leaves) per component."""
+    if not _is_nested(structure):
+        return [given]
+    try:
+        return _flatten_like(structure, given)
+    except (KeyError, IndexError, TypeError):
+        raise InvalidArgumentError(f"{what} must be nested as the elements are") from None
+
+
+def _flatten_like(structure: Any, given: Any) -> list[Any]:
+    if not _is_nested(structure):
+        return [given]
+    if isinstance(structure, dict):
+        if set(given) != set(structure):
+            raise KeyError(set(given) ^ set(structure))
+        return [leaf for k in sorted(structure) for leaf in _flatten_like(structure[k], given[k])]
+    if len(given) != len(structure):
+        raise IndexError(len(given))
+    return [leaf for s, g in zip(structure, given, strict=True) for leaf in _flatten_like(s, g)]
+
+
+def _padded_dims(wanted: Any, shape: tuple) -> tuple:
+    """A padded shape as sizes (``None`` for the batch's longest), checked against ``shape``."""
+    dims = [None if d is None or int(d) < 0 else int(d) for d in getattr(wanted, "dims", wanted)]
+    if len(dims) != len(shape) or any(
+        w is not None and s is not None and s > w for w, s in zip(dims, shape, strict=True)
+    ):
+        raise ShapeError(
+            f"padded_batch: padded shape {dims} does not fit components of shape {list(shape)}"
+        )
+    return tuple(dims)
 
 
 def _common_shape(a: Any, b: Any) -> Any:

@@ -229,6 +229,45 @@ class _Draws:
         self.generator.bit_generator.state = self.after
 
 
+class _PaddedBatch(_Batch):
+    """Batches whose components are padded to ``shapes`` (``None`` sizes: the batch's
+    largest) with ``values``."""
+
+    def __init__(self, child: Stage, size: int, drop_remainder: bool, shapes: Any, values: Any):
+        super().__init__(child, size, drop_remainder)
+        self.shapes, self.values = shapes, values
+
+    def next(self) -> Element | None:
+        rows = []
+        while len(rows) < self.size:
+            element = self.child.next()
+            if element is None:
+                break
+            rows.append(element)
+        if not rows or (self.drop_remainder and len(rows) < self.size):
+            return None
+        return tuple(
+            _pad([row[i] for row in rows], self.shapes[i], self.values[i], i)
+            for i in range(len(rows[0]))
+        )
+
+
+def _pad(values: list[Any], shape: tuple, fill: Any, component: int) -> np.ndarray:
+    arrays = [np.asarray(v) for v in values]
+    largest = np.max([a.shape for a in arrays], axis=0) if arrays[0].ndim else ()
+    target = tuple(int(m) if t is None else t for t, m in zip(shape, largest, strict=True))
+    for array in arrays:
+        if any(have > want for have, want in zip(array.shape, target, strict=True)):
+            raise InvalidArgumentError(
+                f"padded_batch: an element of component {component} has shape "
+                f"{array.shape}, larger than the padded shape {list(target)}"
+            )
+    out = np.full((len(arrays), *target), fill, dtype=arrays[0].dtype)
+    for i, array in enumerate(arrays):
+        out[(i, *(slice(0, d) for d in array.shape))] = array
+    return out
+
+
 class _Shuffle(Stage):
     """TF1's shuffle: fill a buffer, give a random one of it and put the next element there."""
 
@@ -585,6 +624,16 @@ def _start_batch(d: DatasetDef, start: Start) -> Stage:
     return _Batch(d.child_stage(0, start), size, bool(d.params[1]))
 
 
+def _start_padded_batch(d: DatasetDef, start: Start) -> Stage:
+    size = _positive(d, start, "batch size")
+    shapes = [
+        tuple(None if s is None or int(s) < 0 else int(s) for s in start.value(shape))
+        for shape in d.params[2]
+    ]
+    values = [start.value(v) for v in d.params[3]]
+    return _PaddedBatch(d.child_stage(0, start), size, bool(d.params[1]), shapes, values)
+
+
 def _start_shuffle(d: DatasetDef, start: Start) -> Stage:
     size = _positive(d, start, "buffer size")
     reshuffle = bool(d.params[1])
@@ -612,6 +661,7 @@ _STARTS: dict[str, Callable[[DatasetDef, Start], Stage]] = {
     "unbatch": lambda d, s: _Unbatch(d.child_stage(0, s)),
     "cache": _Cache,
     "batch": _start_batch,
+    "padded_batch": _start_padded_batch,
     "shuffle": _start_shuffle,
     "repeat": lambda d, s: _Repeat(d, s, _count(d, s)),
     "map": lambda d, s: _Map(d.child_stage(0, s), s.functions[id(d)]),
