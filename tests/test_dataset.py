@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 import chainrule.compat.v1 as tf
 from chainrule import data
+from chainrule import distributed as dist
 from chainrule.errors import ChainruleError
 
 
@@ -236,6 +237,13 @@ def test_a_failed_run_leaves_a_cache_as_it_was():
                 sess.run([x, fails], {other: np.ones((2, 2))})
             got.append(sess.run(x))
         assert got == [0, 1, 2, 0, 1, 2]
+
+
+def test_the_distributed_shard_helper_shards_a_dataset():
+    numbers = tf.data.Dataset.range(10)
+    assert elements(dist.shard(numbers, rank=1, size=3)) == [1, 4, 7]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Dataset alone"):
+        dist.shard(numbers, np.arange(3), rank=0, size=2)
 
 
 def test_concatenate_runs_one_data_set_after_the_other():
