@@ -92,6 +92,14 @@ class _Slices(Stage):
         self.position = i + 1
         return tuple(a[i] for a in self.arrays)
 
+    def next_index(self) -> int | None:
+        """The number of the next row (the row itself is not made)."""
+        i = self.position
+        if i >= self.size:
+            return None
+        self.position = i + 1
+        return i
+
     def take(self, count: int, whole: bool) -> Element | None:
         """The next ``count`` rows at once (fewer at the end unless ``whole``)."""
         i = self.position
@@ -170,8 +178,9 @@ class _Batch(Stage):
         self.child, self.size, self.drop_remainder = child, size, drop_remainder
 
     def next(self) -> Element | None:
-        if type(self.child) is _Slices:
-            return self.child.take(self.size, self.drop_remainder)
+        child = self.child
+        if type(child) is _Slices or (type(child) is _Shuffle and child.rows is not None):
+            return child.take(self.size, self.drop_remainder)
         rows = []
         while len(rows) < self.size:
             element = self.child.next()
@@ -273,24 +282,46 @@ class _Shuffle(Stage):
 
     def __init__(self, child: Stage, buffer_size: int, draws: _Draws):
         self.child, self.buffer_size, self.draws = child, buffer_size, draws
-        self.buffer: list[Element] = []
+        #: over slices of arrays, the buffer holds row numbers: rows are made when given out
+        self.rows = child.arrays if type(child) is _Slices else None
+        self.pull = child.next_index if type(child) is _Slices else child.next
+        self.buffer: list[Any] = []
         self.filled = False
 
     def next(self) -> Element | None:
-        buffer = self.buffer
+        item = self.next_item()
+        if item is None or self.rows is None:
+            return item
+        return tuple(a[item] for a in self.rows)
+
+    def take(self, count: int, whole: bool) -> Element | None:
+        """Over slices: the next ``count`` rows at once, gathered in one step per component."""
+        indices = []
+        while len(indices) < count:
+            item = self.next_item()
+            if item is None:
+                break
+            indices.append(item)
+        if not indices or (whole and len(indices) < count):
+            return None
+        return tuple(a[indices] for a in self.rows)
+
+    def next_item(self) -> Any:
+        """The next element (a row number over slices), or ``None`` at the end."""
+        buffer, pull = self.buffer, self.pull
         if not self.filled:
             while len(buffer) < self.buffer_size:
-                element = self.child.next()
-                if element is None:
+                item = pull()
+                if item is None:
                     break
-                buffer.append(element)
+                buffer.append(item)
             self.filled = True
         size = len(buffer)
         if not size:
             return None
         index = min(int(self.draws.next() * size), size - 1)
         chosen = buffer[index]
-        following = self.child.next()
+        following = pull()
         if following is not None:
             buffer[index] = following
         else:
