@@ -317,6 +317,30 @@ def test_shuffle_with_a_small_buffer_moves_elements_only_so_far():
     assert all(value <= position + 4 for position, value in enumerate(order))
 
 
+def test_shuffled_batches_of_slices_keep_rows_together_and_survive_failed_runs():
+    X = np.arange(20.0).reshape(10, 2)
+    dataset = tf.data.Dataset.from_tensor_slices((X, np.arange(10)))
+    batches = dataset.shuffle(4, seed=3).batch(3, drop_remainder=True).repeat(2)
+    x, y = batches.make_one_shot_iterator().get_next()
+    other = tf.placeholder(tf.float64, [None, None])
+    fails = tf.matmul(x, other)  # (3, 2) @ a fed (3, 3): fails after the draw
+    with tf.Session() as plain, tf.Session() as failing:
+        expected = drain(plain, [x, y])
+        got = []
+        for _ in range(len(expected)):
+            with pytest.raises(tf.errors.InvalidArgumentError):
+                failing.run([y, fails], {other: np.ones((3, 3))})
+            got.append(failing.run([x, y]))
+    assert len(expected) == 6
+    for (rows, labels), (rows_again, labels_again) in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(rows[:, 0], 2 * labels)  # each row with its label
+        np.testing.assert_array_equal(rows, rows_again)
+        np.testing.assert_array_equal(labels, labels_again)
+    epochs = [np.concatenate([lab for _, lab in expected[i : i + 3]]) for i in (0, 3)]
+    assert all(len(set(e.tolist())) == 9 for e in epochs)
+    assert epochs[0].tolist() != epochs[1].tolist()
+
+
 def test_shuffle_follows_the_graph_seed_and_is_random_without_any_seed(fresh_graph):
     unseeded = tf.data.Dataset.range(30).shuffle(30)
     assert _epochs(unseeded, 1) != _epochs(unseeded, 1)
