@@ -17,6 +17,7 @@ __all__ = [
     "NotFoundError",
     "GraphError",
     "FailedPreconditionError",
+    "OutOfRangeError",
     "ExprSyntaxError",
     "MissingDependencyError",
     "require_module",
@@ -97,6 +98,10 @@ class GraphError(ChainruleError, ValueError):
 
 class FailedPreconditionError(ChainruleError, RuntimeError):
     """An operation on an object in the wrong state, e.g. running a closed session."""
+
+
+class OutOfRangeError(ChainruleError, IndexError):
+    """An iterator ran past its last element (TF1's end of a ``tf.data`` input pipeline)."""
 
 
 class ExprSyntaxError(ChainruleError, ValueError):

@@ -26,6 +26,7 @@ AREAS = (
     "summaries",
     "dynamic_shapes",
     "cnn",
+    "data",
 )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import chainrule as _chainrule
 from chainrule import *  # noqa: F403
-from chainrule import errors, layers, losses, metrics, nn, summary, train  # noqa: F401
+from chainrule import data, errors, layers, losses, metrics, nn, summary, train  # noqa: F401
 
 
 def disable_eager_execution() -> None:

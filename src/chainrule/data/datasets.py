@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError, MissingDependencyError, NotFoundError, require_module
+from ..errors import InvalidArgumentError, MissingDependencyError, NotFoundError, require_module
 
 __all__ = [
     "blob_clouds",
