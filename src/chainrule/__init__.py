@@ -41,6 +41,7 @@ from .ops.array_ops import *  # noqa: F403
 from .ops.base import Constant, Operation, Placeholder, constant, convert_to_tensor, placeholder
 from .ops.broadcast_ops import *  # noqa: F403
 from .ops.clip_ops import *  # noqa: F403
+from .ops.control_flow_ops import *  # noqa: F403
 from .ops.debug_ops import *  # noqa: F403
 from .ops.init_ops import *  # noqa: F403
 from .ops.linalg_ops import *  # noqa: F403

@@ -1,0 +1,91 @@
+"""map_fn, scan, foldl and foldr (built on while_loop): values and gradients against PyTorch
+loops written out and central finite differences."""
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+from oracle import check_op
+
+
+def run(fetches, feed=None):
+    with cr.Session() as s:
+        return s.run(fetches, feed)
+
+
+def test_map_fn_matches_a_python_loop(rng):
+    check_op(
+        lambda x, w: cr.map_fn(lambda row: cr.tanh(row * w) + cr.reduce_sum(row), x),
+        lambda x, w: torch.stack([torch.tanh(row * w) + row.sum() for row in x]),
+        [rng.standard_normal((4, 3)), rng.standard_normal((3,))],
+    )
+
+
+def test_map_fn_with_another_output_dtype_and_shape():
+    x = cr.constant(np.arange(6.0).reshape(3, 2))
+    lengths = cr.map_fn(lambda row: cr.cast(cr.reduce_sum(row), cr.int32), x, dtype=cr.int32)
+    outer = cr.map_fn(lambda row: cr.reshape(row, [2, 1]) * row, x)
+    got_lengths, got_outer = run([lengths, outer])
+    np.testing.assert_array_equal(got_lengths, [1, 5, 9])
+    assert got_outer.shape == (3, 2, 2)
+    np.testing.assert_array_equal(got_outer[1], [[4, 6], [6, 9]])
+
+
+def test_map_fn_over_nested_elements():
+    a = cr.constant([1.0, 2.0])
+    b = cr.constant([10.0, 20.0])
+    out = cr.map_fn(lambda pair: pair[0] + pair[1], (a, b), dtype=cr.float32)
+    np.testing.assert_array_equal(run(out), [11, 22])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_matches_a_python_loop(rng, reverse):
+    def torch_scan(x, a0):
+        acc, outs = a0, []
+        rows = list(x)[::-1] if reverse else list(x)
+        for row in rows:
+            acc = acc * torch.sin(row) + row
+            outs.append(acc)
+        return torch.stack(outs[::-1] if reverse else outs)
+
+    check_op(
+        lambda x, a0: cr.scan(lambda acc, row: acc * cr.sin(row) + row, x, a0, reverse=reverse),
+        torch_scan,
+        [rng.standard_normal((5, 2)), rng.standard_normal((2,))],
+    )
+
+
+def test_scan_without_initializer_starts_from_the_first_element():
+    x = cr.constant([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(run(cr.scan(lambda a, b: a + b, x)), [1, 3, 6, 10])
+    np.testing.assert_array_equal(run(cr.scan(lambda a, b: a + b, x, reverse=True)), [10, 9, 7, 4])
+
+
+def test_foldl_and_foldr_match_python_loops(rng):
+    def torch_fold(x, a0, rows):
+        acc = a0
+        for row in rows(x):
+            acc = acc * 0.5 + torch.cos(row) * acc
+        return acc
+
+    inputs = [rng.standard_normal((4, 3)), rng.standard_normal((3,))]
+    fn = lambda acc, row: acc * 0.5 + cr.cos(row) * acc  # noqa: E731
+    check_op(lambda x, a0: cr.foldl(fn, x, a0), lambda x, a0: torch_fold(x, a0, list), inputs)
+    check_op(
+        lambda x, a0: cr.foldr(fn, x, a0),
+        lambda x, a0: torch_fold(x, a0, lambda t: list(t)[::-1]),
+        inputs,
+    )
+
+
+def test_folds_without_initializer():
+    x = cr.constant([1.0, 2.0, 3.0])
+    assert run(cr.foldl(lambda a, b: a * 10 + b, x)) == 123.0
+    assert run(cr.foldr(lambda a, b: a * 10 + b, x)) == 321.0
+
+
+def test_map_fn_over_no_elements():
+    x = cr.placeholder(cr.float32, [None, 2])
+    out = cr.map_fn(lambda row: row * 2.0, x)
+    assert run(out, {x: np.zeros((0, 2))}).shape == (0, 2)
