@@ -422,3 +422,34 @@ def test_python_if_on_a_tensor_points_at_cond():
         if x > 0:
             pass
     assert "cond-style" not in str(err.value) and "cr.while_loop" in str(err.value)
+
+
+def test_gradients_reach_variables_made_inside_a_branch_and_a_loop():
+    x = cr.placeholder(cr.float64, [2])
+
+    def branch():
+        w = cr.get_variable("w", initializer=np.array([2.0, 3.0]), dtype=cr.float64)
+        return x * w
+
+    y = cr.cond(cr.reduce_sum(x) > 0, branch, lambda: x)
+
+    def body(i, v):
+        with cr.variable_scope("cell", reuse=cr.AUTO_REUSE):
+            u = cr.get_variable("u", initializer=np.array([0.5, 0.5]), dtype=cr.float64)
+        return i + 1, v * u
+
+    z = cr.while_loop(lambda i, v: i < 3, body, [0, y])[1]
+    w, u = cr.global_variables()
+    gw, gu = cr.gradients(cr.reduce_sum(z), [w, u])
+    with cr.Session() as s:
+        s.run(cr.global_variables_initializer())
+        value, grad_w, grad_u = s.run([z, gw, gu], {x: [1.0, 1.0]})
+    np.testing.assert_allclose(value, [0.25, 0.375])
+    np.testing.assert_allclose(grad_w, [0.125, 0.125])
+    np.testing.assert_allclose(grad_u, [3 * 2 * 0.25, 3 * 3 * 0.25])
+
+
+def test_a_python_bool_predicate_works():
+    x = cr.constant(2.0)
+    assert run(cr.cond(True, lambda: x, lambda: -x)) == 2.0
+    assert run(cr.cond(False, lambda: x, lambda: -x)) == -2.0

@@ -47,6 +47,7 @@ from .registry import RegisterGradient
 from .shape_ops import expand_dims, reshape, shape
 from .shapes import Shape, fmt
 from .slice_ops import gather
+from .state_ops import VariableOp
 
 __all__ = ["cond", "case", "while_loop", "map_fn", "scan", "foldl", "foldr"]
 
@@ -169,10 +170,11 @@ def _trace(
 ) -> tuple[Any, list[Tensor]]:
     """Call ``fn(*args)`` inside ``scope``; its result and the flat output tensors.
 
-    ``args`` are the sub-graph's own placeholders (a loop's variables).
-
-    The operations it made that use tensors from outside get placeholders instead (listed in
-    ``captures``); control inputs from outside move to the op holding the sub-graph.
+    ``args`` are the sub-graph's own placeholders (a loop's variables). The operations it made
+    that the outputs need and that use tensors from outside get placeholders instead (listed
+    in ``captures``); control inputs from outside move to the op holding the sub-graph.
+    Variables, even those made inside, are read outside and captured: their gradients then
+    flow through the op, and the sub-graph sees their values as the run found them.
     """
     graph = get_default_graph()
     start = len(graph.get_operations())
@@ -180,14 +182,31 @@ def _trace(
         result = fn(*args)
         flat = [_as_output(leaf) for leaf in flatten(result)]
         own = {id(t.op) for t in args}
-        made = graph.get_operations()[start:]
-        inside = own | {id(op) for op in made}
+        inside = own | _made_since(graph, start)
         flat = [t if id(t.op) in inside or _is_free(t) else identity(t) for t in flat]
-        made = graph.get_operations()[start:]
-    inside = own | {id(op) for op in made}
-    for op in made:
+    inside = own | _made_since(graph, start)
+    for op in _needed(flat, inside):
         _rewire(op, inside, captures)
     return result, flat
+
+
+def _made_since(graph: Any, start: int) -> set[int]:
+    """The ids of the operations made since ``start``, variables left out."""
+    return {id(op) for op in graph.get_operations()[start:] if not isinstance(op, VariableOp)}
+
+
+def _needed(outputs: Sequence[Tensor], inside: set[int]) -> list[Node]:
+    """The operations of ``inside`` that ``outputs`` need (by data or control)."""
+    found: dict[int, Node] = {}
+    stack = [t.op for t in outputs]
+    while stack:
+        op = stack.pop()
+        if id(op) in found or id(op) not in inside:
+            continue
+        found[id(op)] = op
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return list(found.values())
 
 
 def _as_output(leaf: Any) -> Tensor:
@@ -363,7 +382,7 @@ def cond(
     false_fn = false_fn or fn2
     if not callable(true_fn) or not callable(false_fn):
         raise InvalidArgumentError("cond needs true_fn and false_fn, functions of no arguments")
-    pred = convert_to_tensor(pred)
+    pred = _typed(pred)
     graph = pred.graph
     with graph.as_default(), graph.name_scope(name or "cond") as scope:
         scope = scope.rstrip("/")
