@@ -6,6 +6,7 @@ loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logit
 
 from typing import Any
 
+from . import rnn as rnn_cell
 from .graph import Tensor
 from .ops.logic_ops import where
 from .ops.math_ops import abs, maximum, rsqrt, sigmoid, square, tanh
@@ -19,6 +20,7 @@ from .ops.softmax_ops import (
     softmax_cross_entropy_with_logits_v2,
     sparse_softmax_cross_entropy_with_logits,
 )
+from .rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn
 
 __all__ = [
     "sigmoid",
@@ -41,6 +43,10 @@ __all__ = [
     "l2_normalize",
     "selu",
     "softsign",
+    "rnn_cell",
+    "dynamic_rnn",
+    "static_rnn",
+    "bidirectional_dynamic_rnn",
 ]
 
 #: SELU's constants (Klambauer et al.), as TF1 uses them

@@ -836,14 +836,13 @@ def _first_dim(elems_flat: list[Tensor]) -> Tensor:
     return gather(shape(elems_flat[0]), 0)
 
 
-def _stacked_loop(
+def loop_and_stack(
     step: Callable[[Tensor, Any], tuple[Any, Any]],
     elems: Any,
     carry: Any,
     reverse: bool,
     dtype: Any,
     name: str,
-    start: int = 0,
 ) -> tuple[Any, Any]:
     """Run ``carry, out = step(elems[i], carry)`` over ``i``; the final carry and the outs
     stacked along a new first axis (``None`` when ``step`` gives no outs)."""
@@ -877,7 +876,7 @@ def _stacked_loop(
             ]
             return i + 1, new_carry_flat, new_accs, [shape(o) for o in out_flat]
 
-        start_t = convert_to_tensor(np.int32(start))
+        start_t = convert_to_tensor(np.int32(0))
         invariants = [
             start_t.shape,
             [c.shape for c in carry_flat],
@@ -903,9 +902,9 @@ def _empty(dt: Any) -> Tensor:
 
 def _restack(acc: Tensor, size: Tensor, known: Shape) -> Tensor:
     """The flat accumulator as ``[n, *element shape]``."""
-    if known is not None and None not in known:
-        return reshape(acc, [-1, *known])
-    return reshape(acc, concat([[-1], size], 0))
+    if known is None:
+        return reshape(acc, concat([[-1], size], 0))
+    return reshape(acc, [-1, *(gather(size, k) if d is None else d for k, d in enumerate(known))])
 
 
 def map_fn(
@@ -921,7 +920,7 @@ def map_fn(
     """``fn`` applied to each slice ``elems[i]`` along the first axis, results stacked
     (TF1's ``tf.map_fn``; ``dtype`` gives fn's output dtypes when they differ from elems')."""
     out_structure = dtype if dtype is not None else elems
-    _, stacked = _stacked_loop(
+    _, stacked = loop_and_stack(
         lambda x, carry: (carry, fn(x)), elems, [], False, dtype, name or "map"
     )
     return pack_sequence_as(out_structure, stacked)
@@ -948,7 +947,7 @@ def scan(
         new = fn(a, x)
         return new, new
 
-    _, stacked = _stacked_loop(step, elems, initializer, reverse, dtypes, name or "scan")
+    _, stacked = loop_and_stack(step, elems, initializer, reverse, dtypes, name or "scan")
     if reverse:  # result i belongs to element i
         stacked = [_reversed(t) for t in stacked]
     return pack_sequence_as(initializer, stacked)
@@ -1017,5 +1016,5 @@ def _fold(
     if initializer is None:
         initializer = pack_sequence_as(elems, [_edge(e, reverse) for e in flatten(elems)])
         elems = pack_sequence_as(elems, [_rest(e, reverse) for e in flatten(elems)])
-    carry, _ = _stacked_loop(lambda x, a: (fn(a, x), None), elems, initializer, reverse, [], name)
+    carry, _ = loop_and_stack(lambda x, a: (fn(a, x), None), elems, initializer, reverse, [], name)
     return carry
