@@ -453,3 +453,23 @@ def test_a_python_bool_predicate_works():
     x = cr.constant(2.0)
     assert run(cr.cond(True, lambda: x, lambda: -x)) == 2.0
     assert run(cr.cond(False, lambda: x, lambda: -x)) == -2.0
+
+
+def test_branches_may_return_operations_run_for_their_effects():
+    v = cr.Variable(0.0, dtype=cr.float64)
+    p = cr.placeholder(cr.bool, [])
+    step = cr.cond(p, lambda: cr.group(cr.assign_add(v, 1.0)), lambda: cr.no_op())
+    both = cr.cond(p, lambda: (cr.group(cr.assign_add(v, 5.0)), v * 2), lambda: (cr.no_op(), v))
+    with cr.Session() as s:
+        s.run(v.initializer)
+        assert s.run(step, {p: True}) is None
+        s.run(step, {p: False})
+        assert s.run(v) == 1.0
+        assert s.run(both[1], {p: True}) == 2.0  # computed from v as the run found it
+        assert s.run(v) == 6.0  # the taken branch runs as a whole, its operations too
+        s.run(both[0], {p: False})
+        assert s.run(v) == 6.0
+    with pytest.raises(
+        errors.InvalidArgumentError, match=r"true_fn returned op.*false_fn returned \*"
+    ):
+        cr.cond(p, lambda: cr.no_op(), lambda: v)

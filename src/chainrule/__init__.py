@@ -56,6 +56,7 @@ from .ops.shape_ops import *  # noqa: F403
 from .ops.slice_ops import *  # noqa: F403
 from .ops.softmax_ops import *  # noqa: F403
 from .ops.state_ops import *  # noqa: F403
+from .rnn import reverse_sequence
 from .runtime.session import InteractiveSession, Session, get_default_session
 from .train import GradientDescentOptimizer
 

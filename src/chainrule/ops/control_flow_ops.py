@@ -93,13 +93,13 @@ def _pack(structure: Any, leaves: Any) -> Any:
 
 
 def _structure_text(structure: Any) -> str:
-    """The nesting of ``structure`` with its leaves as ``*`` (for error messages)."""
+    """The nesting of ``structure``, tensors as ``*`` and operations as ``op`` (for errors)."""
     if isinstance(structure, dict):
         return "{" + ", ".join(f"{k!r}: {_structure_text(structure[k])}" for k in structure) + "}"
     if isinstance(structure, list | tuple):
         inner = ", ".join(_structure_text(item) for item in structure)
         return f"[{inner}]" if isinstance(structure, list) else f"({inner})"
-    return "*"
+    return "op" if _is_effect(structure) else "*"
 
 
 def _same_structure(a: Any, b: Any) -> bool:
@@ -117,7 +117,7 @@ def _same_structure(a: Any, b: Any) -> bool:
             and len(a) == len(b)
             and all(_same_structure(x, y) for x, y in zip(a, b, strict=True))
         )
-    return True
+    return _is_effect(a) == _is_effect(b)
 
 
 # -- sub-graphs ----------------------------------------------------------------------------------
@@ -126,11 +126,14 @@ class Subgraph(NamedTuple):
 
     inputs: tuple[Tensor, ...]
     outputs: tuple[Tensor, ...]
+    #: operations run for their effects (a branch that returns ``group(...)`` or an update)
+    effects: tuple[Node, ...] = ()
 
     def operations(self) -> list[Node]:
         """The operations the sub-graph runs (its inputs' placeholders excluded)."""
         fed = {t.op for t in self.inputs}
-        order = topological_order(self.outputs, include_control=True, stop_at=fed)
+        roots = (*self.outputs, *self.effects)
+        order = topological_order(roots, include_control=True, stop_at=fed)
         return [op for op in order if op not in fed]
 
     def writes(self) -> tuple[Any, ...]:
@@ -167,8 +170,9 @@ class _Captures:
 
 def _trace(
     fn: Callable[..., Any], args: Sequence[Tensor], scope: str, captures: _Captures
-) -> tuple[Any, list[Tensor]]:
-    """Call ``fn(*args)`` inside ``scope``; its result and the flat output tensors.
+) -> tuple[Any, list[Tensor], list[Node]]:
+    """Call ``fn(*args)`` inside ``scope``; its result, the flat output tensors and the
+    operations it returned (run for their effects).
 
     ``args`` are the sub-graph's own placeholders (a loop's variables). The operations it made
     that the outputs need and that use tensors from outside get placeholders instead (listed
@@ -180,14 +184,21 @@ def _trace(
     start = len(graph.get_operations())
     with graph.name_scope(scope + "/"), graph.control_dependencies(None):
         result = fn(*args)
-        flat = [_as_output(leaf) for leaf in flatten(result)]
+        leaves = flatten(result)
+        effects = [leaf for leaf in leaves if _is_effect(leaf)]
+        flat = [_as_output(leaf) for leaf in leaves if not _is_effect(leaf)]
         own = {id(t.op) for t in args}
         inside = own | _made_since(graph, start)
         flat = [t if id(t.op) in inside or _is_free(t) else identity(t) for t in flat]
     inside = own | _made_since(graph, start)
-    for op in _needed(flat, inside):
+    for op in _needed([*flat, *effects], inside):
         _rewire(op, inside, captures)
-    return result, flat
+    return result, flat, effects
+
+
+def _is_effect(leaf: Any) -> bool:
+    """An operation without output tensors: a branch returns it to have it run."""
+    return isinstance(leaf, Node) and not leaf.outputs
 
 
 def _made_since(graph: Any, start: int) -> set[int]:
@@ -195,10 +206,10 @@ def _made_since(graph: Any, start: int) -> set[int]:
     return {id(op) for op in graph.get_operations()[start:] if not isinstance(op, VariableOp)}
 
 
-def _needed(outputs: Sequence[Tensor], inside: set[int]) -> list[Node]:
+def _needed(outputs: Sequence[Tensor | Node], inside: set[int]) -> list[Node]:
     """The operations of ``inside`` that ``outputs`` need (by data or control)."""
     found: dict[int, Node] = {}
-    stack = [t.op for t in outputs]
+    stack = [t.op if isinstance(t, Tensor) else t for t in outputs]
     while stack:
         op = stack.pop()
         if id(op) in found or id(op) not in inside:
@@ -312,10 +323,11 @@ class Cond(Operation):
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
         """Compile both branches once; each run calls the taken one."""
-        true, false = (context.compile(b.outputs, b.inputs) for b in self.branches)
+        true, false = (context.compile([*b.outputs, *b.effects], b.inputs) for b in self.branches)
+        count = len(self.outputs)
 
         def run_cond(pred: Any, *values: Any) -> tuple[Any, ...]:
-            return tuple(true(*values) if pred else false(*values))
+            return tuple((true(*values) if pred else false(*values))[:count])
 
         return run_cond
 
@@ -376,7 +388,8 @@ def cond(
     """``true_fn()`` if ``pred`` else ``false_fn()``, as TF1's ``tf.cond``: only the taken
     branch runs (its assignments too), and both must return the same structure and dtypes.
 
-    A result of one tensor comes back as that tensor unless ``strict`` (TF1's rule).
+    A result of one tensor comes back as that tensor unless ``strict`` (TF1's rule). The taken
+    branch runs as a whole: operations it returns (``group``, updates) run with its tensors.
     """
     true_fn = true_fn or fn1
     false_fn = false_fn or fn2
@@ -387,16 +400,17 @@ def cond(
     with graph.as_default(), graph.name_scope(name or "cond") as scope:
         scope = scope.rstrip("/")
         captures = _Captures(scope)
-        true_result, true_out = _trace(true_fn, (), scope + "/true", captures)
-        false_result, false_out = _trace(false_fn, (), scope + "/false", captures)
+        true_result, true_out, true_effects = _trace(true_fn, (), scope + "/true", captures)
+        false_result, false_out, false_effects = _trace(false_fn, (), scope + "/false", captures)
         _check_branches(true_result, false_result, true_out, false_out)
         branches = (
-            Subgraph(tuple(captures.inner), tuple(true_out)),
-            Subgraph(tuple(captures.inner), tuple(false_out)),
+            Subgraph(tuple(captures.inner), tuple(true_out), tuple(true_effects)),
+            Subgraph(tuple(captures.inner), tuple(false_out), tuple(false_effects)),
         )
         op = Cond(pred, captures.outer, branches, control_inputs=captures.control, name="Cond")
-    outputs = _outputs(op)
-    result = pack_sequence_as(true_result, outputs)
+    outputs = iter(_outputs(op))
+    flat = [op if _is_effect(leaf) else next(outputs) for leaf in flatten(true_result)]
+    result = pack_sequence_as(true_result, flat)
     if not strict and isinstance(result, list | tuple) and len(result) == 1:
         return result[0]
     return result
@@ -623,35 +637,24 @@ class WhileGrad(Operation):
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
         vjp = context.compile(self.vjp.outputs, self.vjp.inputs)
         count, captures = self.count, self.captures
-        dtypes = [t.dtype for t in self.like[count:]]
+        zeros = [(k, t.dtype and t.dtype.np) for k, t in self.captured_gradients()]
 
         def run_while_grad(history: Any, *values: Any) -> tuple[Any, ...]:
             captured, grads = list(values[:captures]), list(values[captures:])
-            sums: list[Any] | None = None
+            sums = [np.zeros_like(captured[k], dtype=dtype) for k, dtype in zeros]
             for loop in reversed(history):
                 out = vjp(*loop, *captured, *grads)
                 grads = out[:count]
-                if sums is None:
-                    sums = [np.array(g) for g in out[count:]]
-                else:
-                    sums = [s + g for s, g in zip(sums, out[count:], strict=True)]
-            if sums is None:
-                sums = [
-                    np.zeros_like(captured_value, dtype=None if dt is None else dt.np)
-                    for captured_value, dt in zip(self._captured_of(captured), dtypes, strict=True)
-                ]
+                sums = [s + g for s, g in zip(sums, out[count:], strict=True)]
             return (*grads, *sums)
 
         return run_while_grad
 
-    def _captured_of(self, captured: list[Any]) -> list[Any]:
-        """The values of the captured tensors whose gradients this op gives."""
-        wanted = {id(t) for t in self.like[self.count :]}
-        return [
-            v
-            for t, v in zip(self.inputs[1 : 1 + self.captures], captured, strict=True)
-            if id(t) in wanted
-        ]
+    def captured_gradients(self) -> list[tuple[int, Tensor]]:
+        """(position among the captured inputs, tensor) of each captured tensor whose
+        gradient this op gives (the float ones)."""
+        captured = self.inputs[1 : 1 + self.captures]
+        return [(k, t) for k, t in enumerate(captured) if _floating(t)]
 
 
 @RegisterGradient("WhileGrad")
@@ -704,9 +707,9 @@ def while_loop(
             ]
         args = pack_sequence_as(structure, inner)
         captures = _Captures(scope)
-        pred_result, pred_out = _trace(lambda *_: cond(*args), inner, scope + "/cond", captures)
+        pred_out = _loop_part(cond, args, inner, scope + "/cond", captures)[1]
         _check_loop_predicate(pred_out)
-        body_result, body_out = _trace(lambda *_: body(*args), inner, scope + "/body", captures)
+        body_result, body_out = _loop_part(body, args, inner, scope + "/body", captures)
         body_result = _body_structure(body_result, structure)
         _check_body(body_result, structure, body_out, inner)
         feeds = (*inner, *captures.inner)
@@ -730,6 +733,20 @@ def while_loop(
     if isinstance(loop_vars, tuple) and not hasattr(loop_vars, "_fields"):
         return tuple(result)
     return result
+
+
+def _loop_part(
+    fn: Callable[..., Any], args: Any, inner: list[Tensor], scope: str, captures: _Captures
+) -> tuple[Any, list[Tensor]]:
+    """Trace a loop's cond or body; they return tensors, not operations."""
+    result, flat, effects = _trace(lambda *_: fn(*args), inner, scope, captures)
+    if effects:
+        raise InvalidArgumentError(
+            f"a loop's cond and body return tensors, but {scope.rsplit('/', 1)[-1]} returned "
+            f"the operation {effects[0].op_type} '{effects[0].name}'; return a tensor that "
+            "depends on it (with control_dependencies)"
+        )
+    return result, flat
 
 
 def _invariants(shape_invariants: Any, structure: Any, initial: list[Tensor]) -> list[Shape]:
