@@ -6,7 +6,7 @@ loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logit
 
 from typing import Any
 
-from . import rnn as rnn_cell
+from . import rnn as rnn_cell  # noqa: F401 - TF1's tf.nn.rnn_cell namespace
 from .graph import Tensor
 from .ops.logic_ops import where
 from .ops.math_ops import abs, maximum, rsqrt, sigmoid, square, tanh
@@ -43,7 +43,6 @@ __all__ = [
     "l2_normalize",
     "selu",
     "softsign",
-    "rnn_cell",
     "dynamic_rnn",
     "static_rnn",
     "bidirectional_dynamic_rnn",

@@ -521,6 +521,8 @@ class While(Operation):
         self.body = body
         self.back_prop = back_prop
         self.limited = maximum_iterations is not None
+        #: body tensors each iteration keeps for the gradients (``keep_for_gradient``)
+        self.saved: list[Tensor] = []
         self.pure = cond.pure() and body.pure()
         self.changes_state = bool(self.writes())
         extra = [maximum_iterations] if maximum_iterations is not None else []
@@ -536,7 +538,8 @@ class While(Operation):
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
         """Compile the condition and the body once; each run loops in Python."""
         test = context.compile(self.cond.outputs, self.cond.inputs)
-        step = context.compile(self.body.outputs, self.body.inputs)
+        saved = list(self.saved) if self.back_prop else []
+        step = context.compile([*self.body.outputs, *saved], self.body.inputs)
         count, limited, keep = self.count, self.limited, self.back_prop
         check = self._check_shapes
 
@@ -549,14 +552,27 @@ class While(Operation):
             history: list[tuple[Any, ...]] = []
             i = 0
             while (limit is None or i < limit) and test(*loop, *captured)[0]:
+                results = step(*loop, *captured)
                 if keep:
-                    history.append(tuple(np.array(v) for v in loop) if i == 0 else tuple(loop))
-                loop = step(*loop, *captured)
+                    start = [np.array(v) for v in loop] if i == 0 else loop
+                    history.append((*start, *results[count:]))
+                loop = results[:count]
                 check(loop)
                 i += 1
             return (*loop, history)
 
         return run_while
+
+    def keep_for_gradient(self, tensors: Sequence[Tensor]) -> list[int]:
+        """Have each iteration keep ``tensors`` (values inside the body) beside its loop
+        variables, so that a gradient reads them instead of computing them again; their
+        positions among the kept values. Plans compiled from then on keep them."""
+        positions = []
+        for tensor in tensors:
+            if tensor not in self.saved:
+                self.saved.append(tensor)
+            positions.append(self.count + self.saved.index(tensor))
+        return positions
 
     def _check_shapes(self, values: list[Any]) -> None:
         for value, inner in zip(values, self.body.inputs, strict=False):
@@ -588,7 +604,9 @@ def _while_grad(op: While, *grads: Tensor | None) -> list[Tensor | None]:
     with graph.name_scope(scope + "/body/"):
         table = _backprop([op.body.outputs[i] for i in loop_vars], seeds, body_inputs)
         outs = [_grad_or_zeros(table, body_inputs[i]) for i in (*loop_vars, *captured)]
-    vjp = Subgraph((*body_inputs, *seeds), tuple(outs))
+    saved = _read_by_gradient(op.body, Subgraph((*body_inputs, *seeds), tuple(outs)))
+    kept = op.keep_for_gradient(saved)
+    vjp = Subgraph((*body_inputs, *saved, *seeds), tuple(outs))
     with graph.name_scope(scope + "/"):
         grad_op = WhileGrad(
             op.outputs[-1],
@@ -597,15 +615,32 @@ def _while_grad(op: While, *grads: Tensor | None) -> list[Tensor | None]:
             vjp,
             len(loop_vars),
             [op.inputs[i] for i in (*loop_vars, *captured)],
+            (*range(count), *kept),
+            count,
         )
     for out, i in zip(_outputs(grad_op), (*loop_vars, *captured), strict=True):
         result[i] = out
     return result
 
 
+def _read_by_gradient(body: Subgraph, vjp: Subgraph) -> list[Tensor]:
+    """The body's values that the gradient's own operations read (single outputs, which a
+    sub-graph can be fed): kept by the loop, the gradient need not compute them again."""
+    forward = {id(op) for op in body.operations()}
+    found: dict[int, Tensor] = {}
+    for op in vjp.operations():
+        if id(op) in forward:
+            continue
+        for tensor in op.inputs:
+            if id(tensor.op) in forward and len(tensor.op.outputs) == 1:
+                found.setdefault(id(tensor), tensor)
+    return list(found.values())
+
+
 class WhileGrad(Operation):
     """The gradients of a ``While``'s float loop variables and captured tensors: the body's
-    vector-Jacobian product ``vjp`` applied to each kept iteration, last first."""
+    vector-Jacobian product ``vjp`` applied to each kept iteration, last first (fed with the
+    iteration's loop variables and the body's values it reads, kept by the loop)."""
 
     op_type = "WhileGrad"
     alias_inputs = None
@@ -619,9 +654,15 @@ class WhileGrad(Operation):
         vjp: Subgraph,
         count: int,
         like: Sequence[Tensor],
+        kept: Sequence[int],
+        loop_count: int,
         name: str | None = None,
     ):
         self.vjp = vjp
+        #: where each iteration's kept values hold the vjp's feeds: the ``loop_count`` loop
+        #: variables, then the body's values it reads
+        self.kept = tuple(kept)
+        self.loop_count = loop_count
         self.count = count
         self.captures = len(captured)
         self.like = list(like)
@@ -636,14 +677,15 @@ class WhileGrad(Operation):
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
         vjp = context.compile(self.vjp.outputs, self.vjp.inputs)
-        count, captures = self.count, self.captures
+        count, captures, kept, loop_count = self.count, self.captures, self.kept, self.loop_count
         zeros = [(k, t.dtype and t.dtype.np) for k, t in self.captured_gradients()]
 
         def run_while_grad(history: Any, *values: Any) -> tuple[Any, ...]:
             captured, grads = list(values[:captures]), list(values[captures:])
             sums = [np.zeros_like(captured[k], dtype=dtype) for k, dtype in zeros]
-            for loop in reversed(history):
-                out = vjp(*loop, *captured, *grads)
+            for entry in reversed(history):
+                values = [entry[k] for k in kept]
+                out = vjp(*values[:loop_count], *captured, *values[loop_count:], *grads)
                 grads = out[:count]
                 sums = [s + g for s, g in zip(sums, out[count:], strict=True)]
             return (*grads, *sums)
