@@ -17,6 +17,7 @@ OP_AND_GRADIENT_SUITES = {
     "test_autodiff",
     "test_control_flow",
     "test_control_flow_functional",
+    "test_rnn",
 }
 
 

@@ -473,3 +473,35 @@ def test_branches_may_return_operations_run_for_their_effects():
         errors.InvalidArgumentError, match=r"true_fn returned op.*false_fn returned \*"
     ):
         cr.cond(p, lambda: cr.no_op(), lambda: v)
+
+
+def test_a_loop_body_returning_none_or_an_operation_is_refused():
+    with pytest.raises(errors.InvalidArgumentError, match="returned None"):
+        cr.while_loop(lambda i: i < 3, lambda i: None, [0])
+    with pytest.raises(errors.InvalidArgumentError, match="returned the operation NoOp"):
+        cr.while_loop(lambda i: i < 3, lambda i: cr.no_op(), [0])
+
+
+def test_integer_loop_variables_and_captures_get_no_gradient():
+    x = cr.placeholder(cr.float64, [])
+    k = cr.placeholder(cr.int32, [])
+    i, y = cr.while_loop(
+        lambda i, y: i < k, lambda i, y: (i + 1, y * cr.cast(k, cr.float64)), [0, x]
+    )
+    assert cr.gradients(y, k)[0] is None
+    gx = cr.gradients(y, x)[0]
+    assert run(gx, {x: 1.0, k: 3}) == 27.0
+
+
+def test_gradients_of_two_losses_through_one_loop_each_keep_what_they_need():
+    x = cr.placeholder(cr.float64, [])
+    y = cr.while_loop(lambda v: v < 50.0, lambda v: v * v + cr.exp(v * 0.1), [x])
+    first = cr.gradients(y, x)[0]
+    second_loss = cr.gradients(cr.sin(y), x)[0]
+    with cr.Session() as s:
+        a, b, value = s.run([first, second_loss, y], {x: 1.5})
+    v, d = 1.5, 1.0
+    while v < 50.0:
+        v, d = v * v + np.exp(v * 0.1), d * (2 * v + 0.1 * np.exp(v * 0.1))
+    assert value == pytest.approx(v) and a == pytest.approx(d)
+    assert b == pytest.approx(np.cos(v) * d)

@@ -89,3 +89,34 @@ def test_map_fn_over_no_elements():
     x = cr.placeholder(cr.float32, [None, 2])
     out = cr.map_fn(lambda row: row * 2.0, x)
     assert run(out, {x: np.zeros((0, 2))}).shape == (0, 2)
+
+
+def test_map_fn_gradients_reach_a_captured_variable_and_a_cond_inside(rng):
+    w0 = rng.standard_normal(3)
+    w = cr.Variable(w0)
+    x = cr.placeholder(cr.float64, [None, 3])
+
+    def per_row(row):
+        return cr.cond(cr.reduce_sum(row) > 0, lambda: row * w, lambda: cr.sin(row) + w)
+
+    out = cr.map_fn(per_row, x)
+    gw, gx = cr.gradients(cr.reduce_sum(out * out), [w, x])
+    rows = rng.standard_normal((4, 3))
+    tw = torch.tensor(w0, requires_grad=True)
+    tx = torch.tensor(rows, requires_grad=True)
+    expected = torch.stack([r * tw if r.sum() > 0 else torch.sin(r) + tw for r in tx])
+    want_w, want_x = torch.autograd.grad((expected * expected).sum(), [tw, tx])
+    with cr.Session() as s:
+        s.run(w.initializer)
+        got, got_w, got_x = s.run([out, gw, gx], {x: rows})
+    np.testing.assert_allclose(got, expected.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(got_w, want_w.numpy(), atol=1e-12)
+    np.testing.assert_allclose(got_x, want_x.numpy(), atol=1e-12)
+
+
+def test_scan_with_a_nested_carry():
+    x = cr.constant([1.0, 2.0, 3.0])
+    sums, products = cr.scan(lambda acc, v: (acc[0] + v, acc[1] * v), x, (0.0, 1.0))
+    got_sums, got_products = run([sums, products])
+    np.testing.assert_array_equal(got_sums, [1, 3, 6])
+    np.testing.assert_array_equal(got_products, [1, 2, 6])

@@ -907,10 +907,10 @@ def loop_and_stack(
     stacked along a new first axis (``None`` when ``step`` gives no outs)."""
     graph = get_default_graph()
     with graph.name_scope(name):
-        elems_flat = [convert_to_tensor(e) for e in flatten(elems)]
+        elems_flat = [_typed(e) for e in flatten(elems)]
         n = _first_dim(elems_flat)
         out_dtypes = flatten(dtype) if dtype is not None else [e.dtype for e in elems_flat]
-        carry_flat = [convert_to_tensor(c) for c in flatten(carry)]
+        carry_flat = [_typed(c) for c in flatten(carry)]
         accumulators = [_empty(dt) for dt in out_dtypes]
         shapes_of = [convert_to_tensor(np.zeros([0], np.int32)) for _ in out_dtypes]
         out_shapes: list[Shape] = [None] * len(out_dtypes)
@@ -1000,7 +1000,7 @@ def scan(
     the first element starts the scan and is the first result."""
     if initializer is None:
         return _scan_from_first(fn, elems, reverse, name or "scan")
-    dtypes = [convert_to_tensor(a).dtype for a in flatten(initializer)]
+    dtypes = [_typed(a).dtype for a in flatten(initializer)]
 
     def step(x: Any, a: Any) -> tuple[Any, Any]:
         new = fn(a, x)
