@@ -505,3 +505,28 @@ def test_gradients_of_two_losses_through_one_loop_each_keep_what_they_need():
         v, d = v * v + np.exp(v * 0.1), d * (2 * v + 0.1 * np.exp(v * 0.1))
     assert value == pytest.approx(v) and a == pytest.approx(d)
     assert b == pytest.approx(np.cos(v) * d)
+
+
+def test_the_gradient_of_a_branch_sees_the_same_random_draw(rng):
+    x = cr.placeholder(cr.float64, [200])
+    training = cr.placeholder(cr.bool, [])
+    y = cr.cond(training, lambda: cr.nn.dropout(x * x, keep_prob=0.5), lambda: x * x)
+    g = cr.gradients(cr.reduce_sum(y), x)[0]
+    ones = np.ones(200)
+    with cr.Session() as s:
+        value, grad = s.run([y, g], {x: ones, training: True})
+        assert 0 < np.count_nonzero(value) < 200
+        np.testing.assert_array_equal(grad, 2 * value)  # d(mask * x * x / keep) = 2 * that
+        value, grad = s.run([y, g], {x: ones, training: False})
+        np.testing.assert_array_equal(grad, 2 * ones)
+
+
+def test_an_update_in_a_branch_runs_once_even_when_its_gradient_reads_it():
+    v = cr.Variable(1.0, dtype=cr.float64)
+    x = cr.placeholder(cr.float64, [])
+    y = cr.cond(x > 0, lambda: x * cr.assign_add(v, 1.0), lambda: x)
+    g = cr.gradients(y, x)[0]
+    with cr.Session() as s:
+        s.run(v.initializer)
+        assert s.run([y, g], {x: 3.0}) == [6.0, 2.0]
+        assert s.run(v) == 2.0

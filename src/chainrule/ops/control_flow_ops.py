@@ -17,9 +17,11 @@ hands its ``backprop`` to ``set_differentiator``, as the ops layer may not impor
   gradient ``WhileGrad`` runs the body's vector-Jacobian product backwards over them,
   summing the gradients of the captured tensors.
 
-A branch's or body's intermediate values are computed again by its gradient from the kept
-inputs, rather than stored; a branch that draws random numbers or changes a variable on the
-path to its gradient would do so again.
+What a gradient reads of the forward pass is kept by the forward op (``keep_for_gradient``):
+a ``Cond`` keeps the values of impure operations (random draws, updates) so that its gradient
+sees the same ones, and computes pure values again (so that second derivatives see their
+dependence on the inputs); a ``While`` keeps the body values its gradient reads, per
+iteration. Second derivatives through a ``While`` are not built yet.
 """
 
 from __future__ import annotations
@@ -291,7 +293,13 @@ def _backprop(ys: Sequence[Tensor], grad_ys: Sequence[Tensor], xs: Sequence[Tens
 # -- cond ----------------------------------------------------------------------------------------
 class Cond(Operation):
     """Runs one of two sub-graphs on its inputs: ``branches[0]`` when ``pred`` holds, else
-    ``branches[1]``; its outputs are the branch's outputs (TF2 calls this op ``If``)."""
+    ``branches[1]``; its outputs are the branch's outputs (TF2 calls this op ``If``), then
+    the values the taken branch kept for its gradient (``keep_for_gradient``).
+
+    A gradient's ``Cond`` also takes kept values: its last inputs are forward ops' kept
+    outputs (``kept_sources``), and ``kept_feeds[k]`` lists the (source, position) of each
+    value branch ``k`` is fed beyond the op's other inputs.
+    """
 
     op_type = "Cond"
     numeric = True
@@ -304,30 +312,59 @@ class Cond(Operation):
         branches: tuple[Subgraph, Subgraph],
         control_inputs: Sequence[Node] = (),
         name: str | None = None,
+        kept_sources: Sequence[Tensor] = (),
+        kept_feeds: tuple[tuple[tuple[int, int], ...], ...] = ((), ()),
     ):
         self.branches = branches
+        self.value_count = len(branches[0].outputs)
+        self.kept_count = len(kept_sources)
+        self.kept_feeds = kept_feeds
+        #: per branch, the values inside it a run keeps for the gradient
+        self.saved: tuple[list[Tensor], list[Tensor]] = ([], [])
         self.pure = all(b.pure() for b in branches)
         self.changes_state = any(b.writes() for b in branches)
-        super().__init__([pred, *inputs], name=name, control_inputs=control_inputs)
+        super().__init__([pred, *inputs, *kept_sources], name=name, control_inputs=control_inputs)
 
     def infer(self, pred: Tensor, *inputs: Tensor) -> list[tuple[Shape, DType | None]]:
         _check_predicate(pred)
         true, false = self.branches
-        return [
+        values = [
             (_merged_shape(a.shape, b.shape), a.dtype)
             for a, b in zip(true.outputs, false.outputs, strict=True)
         ]
+        return [*values, (None, None)]
 
     def writes(self) -> tuple[Any, ...]:
         return tuple(dict.fromkeys(w for b in self.branches for w in b.writes()))
 
+    def keep_for_gradient(self, branch: int, tensors: Sequence[Tensor]) -> list[int]:
+        """Have runs that take ``branch`` keep ``tensors`` (values inside it) in the last
+        output; their positions there. Plans compiled from then on keep them."""
+        saved = self.saved[branch]
+        for tensor in tensors:
+            if tensor not in saved:
+                saved.append(tensor)
+        return [saved.index(t) for t in tensors]
+
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
         """Compile both branches once; each run calls the taken one."""
-        true, false = (context.compile([*b.outputs, *b.effects], b.inputs) for b in self.branches)
-        count = len(self.outputs)
+        runs = [
+            context.compile([*b.outputs, *saved, *b.effects], b.inputs)
+            for b, saved in zip(self.branches, self.saved, strict=True)
+        ]
+        counts = [len(saved) for saved in self.saved]
+        values, kept_count, kept_feeds = self.value_count, self.kept_count, self.kept_feeds
 
-        def run_cond(pred: Any, *values: Any) -> tuple[Any, ...]:
-            return tuple((true(*values) if pred else false(*values))[:count])
+        def run_cond(pred: Any, *inputs: Any) -> tuple[Any, ...]:
+            k = 0 if pred else 1
+            if kept_count:
+                kept = inputs[len(inputs) - kept_count :]
+                inputs = (
+                    *inputs[: len(inputs) - kept_count],
+                    *(kept[source][at] for source, at in kept_feeds[k]),
+                )
+            results = runs[k](*inputs)
+            return (*results[:values], tuple(results[values : values + counts[k]]))
 
         return run_cond
 
@@ -347,28 +384,60 @@ def _check_predicate(pred: Tensor) -> None:
 
 @RegisterGradient("Cond")
 def _cond_grad(op: Cond, *grads: Tensor | None) -> list[Tensor | None]:
-    """A ``Cond`` on the same predicate whose branches are the branches' gradients."""
-    inputs = op.inputs[1:]
+    """A ``Cond`` on the same predicate whose branches are the branches' gradients, fed
+    with what the forward run kept of values that cannot be computed again."""
+    plain = len(op.inputs) - 1 - op.kept_count
+    inputs = op.inputs[1 : 1 + plain]
     wanted = [i for i, x in enumerate(inputs) if _floating(x)]
-    used = [i for i, out in enumerate(op.outputs) if _floating(out)]
+    used = [i for i in range(op.value_count) if _floating(op.outputs[i])]
+    result: list[Tensor | None] = [None] * len(op.inputs)
     if not wanted or not used:
-        return [None] * len(op.inputs)
+        return result
     grad_ys = [grads[i] if grads[i] is not None else zeros_like(op.outputs[i]) for i in used]
     scope = op.name + "_grad"
     seeds = _placeholders_like(grad_ys, scope, "grad")
-    branches = []
+    branches, feeds = [], []
     graph = op.graph
     for k, branch in enumerate(op.branches):
         with graph.name_scope(f"{scope}/{'true' if k == 0 else 'false'}/"):
             table = _backprop([branch.outputs[i] for i in used], seeds, branch.inputs)
-            outs = [_grad_or_zeros(table, branch.inputs[i]) for i in wanted]
-        branches.append(Subgraph((*branch.inputs, *seeds), tuple(outs)))
+            outs = tuple(_grad_or_zeros(table, branch.inputs[i]) for i in wanted)
+        own, fed = branch.inputs[:plain], branch.inputs[plain:]
+        saved = _impure_values(branch, Subgraph((*branch.inputs, *seeds), outs))
+        positions = op.keep_for_gradient(k, saved)
+        branches.append(Subgraph((*own, *seeds, *fed, *saved), outs))
+        feeds.append((*op.kept_feeds[k], *((op.kept_count, p) for p in positions)))
     with graph.name_scope(scope + "/"):
-        grad_op = Cond(op.inputs[0], [*inputs, *grad_ys], tuple(branches), name="Cond")
-    result: list[Tensor | None] = [None] * len(op.inputs)
-    for out, i in zip(_outputs(grad_op), wanted, strict=True):
+        grad_op = Cond(
+            op.inputs[0],
+            [*inputs, *grad_ys],
+            tuple(branches),
+            name="Cond",
+            kept_sources=[*op.inputs[1 + plain :], op.outputs[-1]],
+            kept_feeds=tuple(feeds),
+        )
+    for out, i in zip(_values(grad_op), wanted, strict=True):
         result[i + 1] = out
     return result
+
+
+def _impure_values(branch: Subgraph, gradient: Subgraph) -> list[Tensor]:
+    """Values of ``branch``'s impure operations (random draws, updates) that ``gradient``
+    would compute again: the run keeps them instead, so that the gradient sees the same
+    draw. (Pure values are computed again: kept, they would hide their dependence on the
+    inputs from second derivatives.)"""
+    forward = {id(op) for op in branch.operations()}
+    return [
+        op.outputs[0]
+        for op in gradient.operations()
+        if id(op) in forward and not op.pure and len(op.outputs) == 1
+    ]
+
+
+def _values(value: Any) -> tuple[Tensor, ...]:
+    """The value outputs of a ``Cond`` (what an op class returned: a tensor or the op)."""
+    op = value.op if isinstance(value, Tensor) else value
+    return tuple(op.outputs[: op.value_count])
 
 
 def _outputs(value: Any) -> tuple[Tensor, ...]:
@@ -408,8 +477,9 @@ def cond(
             Subgraph(tuple(captures.inner), tuple(false_out), tuple(false_effects)),
         )
         op = Cond(pred, captures.outer, branches, control_inputs=captures.control, name="Cond")
-    outputs = iter(_outputs(op))
-    flat = [op if _is_effect(leaf) else next(outputs) for leaf in flatten(true_result)]
+    cond_op = op.op if isinstance(op, Tensor) else op
+    outputs = iter(_values(op))
+    flat = [cond_op if _is_effect(leaf) else next(outputs) for leaf in flatten(true_result)]
     result = pack_sequence_as(true_result, flat)
     if not strict and isinstance(result, list | tuple) and len(result) == 1:
         return result[0]
