@@ -120,3 +120,11 @@ def test_scan_with_a_nested_carry():
     got_sums, got_products = run([sums, products])
     np.testing.assert_array_equal(got_sums, [1, 3, 6])
     np.testing.assert_array_equal(got_products, [1, 2, 6])
+
+
+def test_map_fn_output_dtype_must_be_declared_when_it_differs():
+    x = cr.constant([1, 2, 3])
+    with pytest.raises(cr.errors.DTypeError, match="fn returned float32 where int32.*dtype="):
+        cr.map_fn(lambda v: cr.cast(v, cr.float32) * 0.5, x)
+    halves = cr.map_fn(lambda v: cr.cast(v, cr.float32) * 0.5, x, dtype=cr.float32)
+    np.testing.assert_array_equal(run(halves), [0.5, 1.0, 1.5])

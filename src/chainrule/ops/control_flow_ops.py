@@ -973,8 +973,10 @@ def loop_and_stack(
     dtype: Any,
     name: str,
 ) -> tuple[Any, Any]:
-    """Run ``carry, out = step(elems[i], carry)`` over ``i``; the final carry and the outs
-    stacked along a new first axis (``None`` when ``step`` gives no outs)."""
+    """Run ``carry, out = step(elems[i], carry)`` over ``i`` in a ``while_loop`` (backwards
+    with ``reverse``); the final carry and the outs, of the dtypes ``dtype`` (elems' when
+    ``None``), each stacked along a new first axis (an empty list when ``step`` gives
+    ``None``). What ``map_fn``, ``scan``, the folds and ``dynamic_rnn`` run on."""
     graph = get_default_graph()
     with graph.name_scope(name):
         elems_flat = [_typed(e) for e in flatten(elems)]
@@ -989,7 +991,7 @@ def loop_and_stack(
             index = n - 1 - i if reverse else i
             element = pack_sequence_as(elems, [gather(e, index) for e in elems_flat])
             new_carry, out = step(element, pack_sequence_as(carry, carry_vars))
-            new_carry_flat = [convert_to_tensor(c) for c in flatten(new_carry)]
+            new_carry_flat = [_typed(c) for c in flatten(new_carry)]
             if out is None:
                 return i + 1, new_carry_flat, accs, sizes
             out_flat = [convert_to_tensor(o) for o in flatten(out)]
@@ -998,7 +1000,13 @@ def loop_and_stack(
                     f"{name}: fn returned {len(out_flat)} tensors, but dtype names "
                     f"{len(accs)}; pass dtype with fn's output structure"
                 )
-            for k, o in enumerate(out_flat):
+            for k, (o, acc) in enumerate(zip(out_flat, accs, strict=True)):
+                if o.dtype is not None and o.dtype != acc.dtype:
+                    raise DTypeError(
+                        f"{name}: fn returned {o.dtype.name} where {acc.dtype.name} was "
+                        "expected; pass dtype= with fn's output dtypes",
+                        o,
+                    )
                 out_shapes[k] = o.shape
             new_accs = [
                 concat([a, reshape(o, [-1])], 0) for a, o in zip(accs, out_flat, strict=True)
