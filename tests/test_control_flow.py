@@ -530,3 +530,16 @@ def test_an_update_in_a_branch_runs_once_even_when_its_gradient_reads_it():
         s.run(v.initializer)
         assert s.run([y, g], {x: 3.0}) == [6.0, 2.0]
         assert s.run(v) == 2.0
+
+
+def test_control_flow_in_a_session_that_checks_numerics():
+    x = cr.placeholder(cr.float64, [2])
+    y = cr.cond(cr.reduce_sum(x) > 0, lambda: cr.nn.dropout(x, 0.5) * 2.0, lambda: x)
+    z = cr.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 1.5), [0, y])[1]
+    g = cr.gradients(cr.reduce_sum(z), x)[0]
+    with cr.Session(check_numerics=True) as s:
+        np.testing.assert_array_equal(
+            s.run([z, g], {x: [-1.0, -2.0]}), [[-3.375, -6.75]] + [[3.375] * 2]
+        )
+        with pytest.raises(errors.InvalidArgumentError, match="NaN"):
+            s.run(z, {x: [np.nan, -1.0]})

@@ -290,6 +290,16 @@ def _backprop(ys: Sequence[Tensor], grad_ys: Sequence[Tensor], xs: Sequence[Tens
     return _differentiate(list(ys), list(grad_ys), list(xs))
 
 
+class Kept:
+    """What a ``Cond`` or ``While`` keeps for its gradient (``items``): one value, opaque to
+    NumPy, so that a run's checks see an object, not numbers."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Any):
+        self.items = items
+
+
 # -- cond ----------------------------------------------------------------------------------------
 class Cond(Operation):
     """Runs one of two sub-graphs on its inputs: ``branches[0]`` when ``pred`` holds, else
@@ -361,10 +371,10 @@ class Cond(Operation):
                 kept = inputs[len(inputs) - kept_count :]
                 inputs = (
                     *inputs[: len(inputs) - kept_count],
-                    *(kept[source][at] for source, at in kept_feeds[k]),
+                    *(kept[source].items[at] for source, at in kept_feeds[k]),
                 )
             results = runs[k](*inputs)
-            return (*results[:values], tuple(results[values : values + counts[k]]))
+            return (*results[:values], Kept(tuple(results[values : values + counts[k]])))
 
         return run_cond
 
@@ -629,7 +639,7 @@ class While(Operation):
                 loop = results[:count]
                 check(loop)
                 i += 1
-            return (*loop, history)
+            return (*loop, Kept(history))
 
         return run_while
 
@@ -753,7 +763,7 @@ class WhileGrad(Operation):
         def run_while_grad(history: Any, *values: Any) -> tuple[Any, ...]:
             captured, grads = list(values[:captures]), list(values[captures:])
             sums = [np.zeros_like(captured[k], dtype=dtype) for k, dtype in zeros]
-            for entry in reversed(history):
+            for entry in reversed(history.items):
                 values = [entry[k] for k in kept]
                 out = vjp(*values[:loop_count], *captured, *values[loop_count:], *grads)
                 grads = out[:count]
