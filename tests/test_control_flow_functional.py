@@ -128,3 +128,27 @@ def test_map_fn_output_dtype_must_be_declared_when_it_differs():
         cr.map_fn(lambda v: cr.cast(v, cr.float32) * 0.5, x)
     halves = cr.map_fn(lambda v: cr.cast(v, cr.float32) * 0.5, x, dtype=cr.float32)
     np.testing.assert_array_equal(run(halves), [0.5, 1.0, 1.5])
+
+
+def test_append_and_its_gradients_to_second_order(rng):
+    from chainrule.ops.control_flow_ops import Append
+
+    check_op(
+        lambda a, b: cr.sin(Append(a, b)) * Append(a, b),
+        lambda a, b: torch.sin(torch.cat([a, b.flatten()])) * torch.cat([a, b.flatten()]),
+        [rng.standard_normal(3), rng.standard_normal((2, 2))],
+        second_order=True,
+        unknown_shapes=(),
+    )
+
+
+def test_a_loop_keeps_only_what_its_gradient_reads():
+    """map_fn's accumulator grows each iteration: keeping it per iteration would cost memory
+    quadratic in the number of elements."""
+    x = cr.placeholder(cr.float64, [None, 3])
+    out = cr.map_fn(lambda row: cr.sin(row) * 2.0, x)
+    cr.gradients(cr.reduce_sum(out), x)
+    (loop,) = [op for op in cr.get_default_graph().get_operations() if op.type == "While"]
+    (accumulator,) = [t for t in loop.body.inputs[: loop.count] if t.dtype == cr.float64]
+    assert accumulator.shape == (None,)
+    assert accumulator not in loop.saved and loop.body.inputs[0] in loop.saved

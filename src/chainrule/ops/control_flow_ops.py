@@ -601,7 +601,7 @@ class While(Operation):
         self.body = body
         self.back_prop = back_prop
         self.limited = maximum_iterations is not None
-        #: body tensors each iteration keeps for the gradients (``keep_for_gradient``)
+        #: what each iteration keeps for the gradients (``keep_for_gradient``)
         self.saved: list[Tensor] = []
         self.pure = cond.pure() and body.pure()
         self.changes_state = bool(self.writes())
@@ -619,8 +619,15 @@ class While(Operation):
         """Compile the condition and the body once; each run loops in Python."""
         test = context.compile(self.cond.outputs, self.cond.inputs)
         saved = list(self.saved) if self.back_prop else []
-        step = context.compile([*self.body.outputs, *saved], self.body.inputs)
+        loop_vars = {id(t): j for j, t in enumerate(self.body.inputs[: self.count])}
+        computed = [t for t in saved if id(t) not in loop_vars]
+        step = context.compile([*self.body.outputs, *computed], self.body.inputs)
         count, limited, keep = self.count, self.limited, self.back_prop
+        # where each kept value comes from: (True, loop variable j) or (False, fetched j)
+        sources = [
+            (True, loop_vars[id(t)]) if id(t) in loop_vars else (False, count + computed.index(t))
+            for t in saved
+        ]
         check = self._check_shapes
 
         def run_while(*values: Any) -> tuple[Any, ...]:
@@ -635,7 +642,7 @@ class While(Operation):
                 results = step(*loop, *captured)
                 if keep:
                     start = [np.array(v) for v in loop] if i == 0 else loop
-                    history.append((*start, *results[count:]))
+                    history.append(tuple(start[j] if own else results[j] for own, j in sources))
                 loop = results[:count]
                 check(loop)
                 i += 1
@@ -644,15 +651,13 @@ class While(Operation):
         return run_while
 
     def keep_for_gradient(self, tensors: Sequence[Tensor]) -> list[int]:
-        """Have each iteration keep ``tensors`` (values inside the body) beside its loop
-        variables, so that a gradient reads them instead of computing them again; their
-        positions among the kept values. Plans compiled from then on keep them."""
-        positions = []
+        """Have each iteration keep ``tensors`` (loop variables as the iteration starts, and
+        values inside the body), so that a gradient reads them instead of computing them
+        again; their positions among the kept values. Plans compiled from then on keep them."""
         for tensor in tensors:
             if tensor not in self.saved:
                 self.saved.append(tensor)
-            positions.append(self.count + self.saved.index(tensor))
-        return positions
+        return [self.saved.index(t) for t in tensors]
 
     def _check_shapes(self, values: list[Any]) -> None:
         for value, inner in zip(values, self.body.inputs, strict=False):
@@ -685,8 +690,11 @@ def _while_grad(op: While, *grads: Tensor | None) -> list[Tensor | None]:
         table = _backprop([op.body.outputs[i] for i in loop_vars], seeds, body_inputs)
         outs = [_grad_or_zeros(table, body_inputs[i]) for i in (*loop_vars, *captured)]
     saved = _read_by_gradient(op.body, Subgraph((*body_inputs, *seeds), tuple(outs)))
-    kept = op.keep_for_gradient(saved)
-    vjp = Subgraph((*body_inputs, *saved, *seeds), tuple(outs))
+    captured_inputs = body_inputs[count:]
+    read = _reached(outs, (*body_inputs, *saved, *seeds))
+    loop_inputs = [t for t in body_inputs[:count] if id(t) in read]
+    kept = op.keep_for_gradient([*loop_inputs, *saved])
+    vjp = Subgraph((*loop_inputs, *captured_inputs, *saved, *seeds), tuple(outs))
     with graph.name_scope(scope + "/"):
         grad_op = WhileGrad(
             op.outputs[-1],
@@ -695,12 +703,20 @@ def _while_grad(op: While, *grads: Tensor | None) -> list[Tensor | None]:
             vjp,
             len(loop_vars),
             [op.inputs[i] for i in (*loop_vars, *captured)],
-            (*range(count), *kept),
-            count,
+            kept,
+            len(loop_inputs),
         )
     for out, i in zip(_outputs(grad_op), (*loop_vars, *captured), strict=True):
         result[i] = out
     return result
+
+
+def _reached(outputs: Sequence[Tensor], inputs: Sequence[Tensor]) -> set[int]:
+    """The ids of the ``inputs`` that computing ``outputs`` reads, fed with ``inputs``."""
+    fed = {t.op for t in inputs}
+    order = topological_order(outputs, include_control=True, stop_at=fed)
+    reached = {id(op) for op in order}
+    return {id(t) for t in inputs if id(t.op) in reached}
 
 
 def _read_by_gradient(body: Subgraph, vjp: Subgraph) -> list[Tensor]:
@@ -1018,9 +1034,7 @@ def loop_and_stack(
                         o,
                     )
                 out_shapes[k] = o.shape
-            new_accs = [
-                concat([a, reshape(o, [-1])], 0) for a, o in zip(accs, out_flat, strict=True)
-            ]
+            new_accs = [Append(a, o) for a, o in zip(accs, out_flat, strict=True)]
             return i + 1, new_carry_flat, new_accs, [shape(o) for o in out_flat]
 
         start_t = convert_to_tensor(np.int32(0))
@@ -1041,6 +1055,78 @@ def loop_and_stack(
             _restack(a, s, known) for a, s, known in zip(accs, sizes, out_shapes, strict=True)
         ]
     return pack_sequence_as(carry, carry_final), stacked
+
+
+class Append(Operation):
+    """The flat vector ``acc`` with ``y``'s entries appended: how ``loop_and_stack``
+    accumulates (its gradient needs only ``y``'s size, so a loop keeps no accumulator)."""
+
+    op_type = "Append"
+    numeric = True
+
+    def __init__(self, first: Any, y: Any, name: str | None = None):
+        super().__init__([first, y], name=name)
+
+    alias_inputs = ()
+
+    def infer(self, acc: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
+        return (None,), acc.dtype
+
+    def compute(self, acc: Any, y: Any) -> np.ndarray:
+        return np.concatenate([acc, np.ravel(y)])
+
+
+class AppendHead(Operation):
+    """All but the last ``size(y)`` entries of ``g`` (what ``Append``'s ``acc`` gets back)."""
+
+    op_type = "AppendHead"
+    numeric = True
+
+    def __init__(self, first: Any, y: Any, name: str | None = None):
+        super().__init__([first, y], name=name)
+
+    alias_inputs = None
+
+    def infer(self, g: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
+        return (None,), g.dtype
+
+    def compute(self, g: Any, y: Any) -> np.ndarray:
+        return g[: np.size(g) - np.size(y)]
+
+
+class AppendTail(Operation):
+    """The last ``size(y)`` entries of ``g``, shaped like ``y`` (what ``Append``'s ``y`` gets)."""
+
+    op_type = "AppendTail"
+    numeric = True
+
+    def __init__(self, first: Any, y: Any, name: str | None = None):
+        super().__init__([first, y], name=name)
+
+    alias_inputs = None
+
+    def infer(self, g: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
+        return y.shape, g.dtype
+
+    def compute(self, g: Any, y: Any) -> np.ndarray:
+        return np.reshape(g[np.size(g) - np.size(y) :], np.shape(y))
+
+
+@RegisterGradient("Append")
+def _append_grad(op: Append, grad: Tensor) -> list[Tensor]:
+    y = op.inputs[1]
+    return [AppendHead(grad, y), AppendTail(grad, y)]
+
+
+@RegisterGradient("AppendHead")
+def _append_head_grad(op: AppendHead, grad: Tensor) -> list[Tensor | None]:
+    return [Append(grad, zeros_like(op.inputs[1])), None]
+
+
+@RegisterGradient("AppendTail")
+def _append_tail_grad(op: AppendTail, grad: Tensor) -> list[Tensor | None]:
+    g, y = op.inputs
+    return [Append(AppendHead(zeros_like(g), y), grad), None]
 
 
 def _empty(dt: Any) -> Tensor:
