@@ -116,8 +116,9 @@ def test_cond_branches_with_different_structures_name_both():
     x = cr.constant(1.0)
     with pytest.raises(
         errors.InvalidArgumentError, match=r"true_fn returned \(\*, \*\).*false_fn returned \*"
-    ):
-        cr.cond(x > 0, lambda: (x, x), lambda: x)
+    ) as err:
+        cr.cond(x > 0, lambda: (x, x), lambda: x * 2)
+    assert "test_control_flow.py" in str(err.value)
 
 
 def test_cond_branches_with_different_dtypes_name_both():
@@ -289,13 +290,15 @@ def test_an_unknown_initial_size_may_change_as_in_tf1():
 
 
 def test_a_body_returning_the_wrong_number_of_values_is_refused():
-    with pytest.raises(errors.InvalidArgumentError, match="2 tensors.*3 tensors"):
+    with pytest.raises(errors.InvalidArgumentError, match="2 tensors.*3 tensors") as err:
         cr.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v, v), [0, cr.constant(1.0)])
+    assert "test_control_flow.py" in str(err.value)
 
 
 def test_a_non_boolean_loop_condition_is_refused():
-    with pytest.raises(errors.DTypeError, match="must be a bool tensor"):
-        cr.while_loop(lambda i: i, lambda i: i + 1, [0])
+    with pytest.raises(errors.DTypeError, match="must be a bool tensor") as err:
+        cr.while_loop(lambda i: i * 2, lambda i: i + 1, [0])
+    assert "test_control_flow.py" in str(err.value)
 
 
 def test_a_failed_run_leaves_no_variable_half_updated():

@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..dtypes import DType, as_dtype, int32
-from ..errors import DTypeError, GraphError, InvalidArgumentError, ShapeError
-from ..graph import Node, Tensor, get_default_graph, topological_order
+from ..errors import ChainruleError, DTypeError, GraphError, InvalidArgumentError, ShapeError
+from ..graph import Node, Tensor, get_default_graph, topological_order, with_node
 from . import array_ops
 from .array_ops import concat, zeros_like
 from .base import (
@@ -504,7 +504,8 @@ def _check_branches(
         raise InvalidArgumentError(
             f"true_fn and false_fn must return the same structure: true_fn returned "
             f"{_structure_text(true_result)} ({len(true_out)} tensors), false_fn returned "
-            f"{_structure_text(false_result)} ({len(false_out)} tensors)"
+            f"{_structure_text(false_result)} ({len(false_out)} tensors)",
+            _first(false_out or true_out),
         )
     for i, (a, b) in enumerate(zip(true_out, false_out, strict=True)):
         if a.dtype is not None and b.dtype is not None and a.dtype != b.dtype:
@@ -514,6 +515,11 @@ def _check_branches(
                 f"('{b.name}')",
                 a,
             )
+
+
+def _first(tensors: Sequence[Tensor]) -> Tensor | None:
+    """A tensor an error about a branch or body can name (its operation and the user's line)."""
+    return tensors[0] if tensors else None
 
 
 def case(
@@ -944,9 +950,13 @@ def _compatible(shape: tuple[Any, ...], invariant: tuple[Any, ...]) -> bool:
 def _check_loop_predicate(pred_out: list[Tensor]) -> None:
     if len(pred_out) != 1:
         raise InvalidArgumentError(
-            f"the loop's cond must return one boolean scalar, got {len(pred_out)} values"
+            f"the loop's cond must return one boolean scalar, got {len(pred_out)} values",
+            _first(pred_out),
         )
-    _check_predicate(pred_out[0])
+    try:
+        _check_predicate(pred_out[0])
+    except ChainruleError as err:
+        raise with_node(err, pred_out[0]) from None
 
 
 def _body_structure(result: Any, structure: Any) -> Any:
@@ -964,7 +974,8 @@ def _check_body(result: Any, structure: Any, outputs: list[Tensor], inner: list[
         raise InvalidArgumentError(
             f"the loop body must return the loop variables' structure "
             f"{_structure_text(structure)} ({len(inner)} tensors), but returned "
-            f"{_structure_text(result)} ({len(outputs)} tensors)"
+            f"{_structure_text(result)} ({len(outputs)} tensors)",
+            _first(outputs),
         )
     for out, var in zip(outputs, inner, strict=True):
         if out.dtype is not None and var.dtype is not None and out.dtype != var.dtype:
