@@ -546,3 +546,14 @@ def test_control_flow_in_a_session_that_checks_numerics():
         )
         with pytest.raises(errors.InvalidArgumentError, match="NaN"):
             s.run(z, {x: [np.nan, -1.0]})
+
+
+def test_the_gradient_of_a_loop_sees_each_iteration_s_random_draw():
+    x = cr.placeholder(cr.float64, [200])
+    body = lambda i, v: (i + 1, cr.nn.dropout(v * v, keep_prob=0.5))  # noqa: E731
+    y = cr.while_loop(lambda i, v: i < 1, body, [0, x])[1]
+    g = cr.gradients(cr.reduce_sum(y), x)[0]
+    with cr.Session() as s:
+        value, grad = s.run([y, g], {x: np.ones(200)})
+    assert 0 < np.count_nonzero(value) < 200
+    np.testing.assert_array_equal(grad, 2 * value)

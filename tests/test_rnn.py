@@ -332,3 +332,19 @@ def test_zero_state_has_the_state_structure():
     with cr.Session() as s:
         c, h = s.run(state)
     assert c.shape == (4, H) and h.shape == (4, 2)
+
+
+def test_dropout_wrapper_drops_outputs_and_refuses_what_it_cannot_do(rng):
+    x = cr.constant(np.ones((B, T, D)))
+    cell = rnn_cell.DropoutWrapper(rnn_cell.BasicRNNCell(H), output_keep_prob=0.5, seed=3)
+    out, _ = cr.nn.dynamic_rnn(cell, x, dtype=cr.float64)
+    g = cr.gradients(cr.reduce_sum(out), x)[0]
+    with cr.Session() as s:
+        s.run(cr.global_variables_initializer())
+        value, grad = s.run([out, g])
+    assert 0 < np.count_nonzero(value) < value.size
+    assert np.all(np.isfinite(grad))
+    with pytest.raises(cr.errors.InvalidArgumentError, match="variational_recurrent"):
+        rnn_cell.DropoutWrapper(rnn_cell.BasicRNNCell(H), variational_recurrent=True)
+    with pytest.raises(cr.errors.InvalidArgumentError, match="state_is_tuple"):
+        rnn_cell.MultiRNNCell([rnn_cell.BasicRNNCell(H)], state_is_tuple=False)

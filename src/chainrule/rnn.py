@@ -315,6 +315,11 @@ class MultiRNNCell(RNNCell):
     def __init__(self, cells: Sequence[RNNCell], state_is_tuple: bool = True):
         if not cells:
             raise InvalidArgumentError("MultiRNNCell needs at least one cell")
+        if not state_is_tuple:
+            raise InvalidArgumentError(
+                "MultiRNNCell(state_is_tuple=False) is deprecated in TF1 and not supported; "
+                "use the default state_is_tuple=True"
+            )
         self.cells = list(cells)
         self.state_is_tuple = state_is_tuple
         self.name = self.default_name
@@ -343,7 +348,8 @@ class MultiRNNCell(RNNCell):
 
 
 class DropoutWrapper(RNNCell):
-    """Dropout on a cell's inputs, outputs and state (keep probabilities as TF1's)."""
+    """Dropout on a cell's inputs, outputs and state (keep probabilities as TF1's); a new mask
+    each time step (TF1's ``variational_recurrent=False``)."""
 
     def __init__(
         self,
@@ -351,9 +357,16 @@ class DropoutWrapper(RNNCell):
         input_keep_prob: Any = 1.0,
         output_keep_prob: Any = 1.0,
         state_keep_prob: Any = 1.0,
+        variational_recurrent: bool = False,
+        input_size: Any = None,
+        dtype: Any = None,
         seed: int | None = None,
-        **unused_tf1_options: Any,
     ):
+        if variational_recurrent:
+            raise InvalidArgumentError(
+                "DropoutWrapper(variational_recurrent=True) is not supported: each time step "
+                "draws its own mask"
+            )
         self.cell = cell
         self.keep = (input_keep_prob, output_keep_prob, state_keep_prob)
         self.seed = seed
