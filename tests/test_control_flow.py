@@ -557,3 +557,16 @@ def test_the_gradient_of_a_loop_sees_each_iteration_s_random_draw():
         value, grad = s.run([y, g], {x: np.ones(200)})
     assert 0 < np.count_nonzero(value) < 200
     np.testing.assert_array_equal(grad, 2 * value)
+
+
+def test_case_without_default_takes_the_last_pair_and_checks_its_predicate():
+    x = cr.placeholder(cr.float32, [])
+    out = cr.case([(x < 0, lambda: x * 2), (x > 10, lambda: x * 3)])
+    assert run(out, {x: -1.0}) == -2.0
+    assert run(out, {x: 20.0}) == 60.0
+    with pytest.raises(errors.InvalidArgumentError, match="none of its predicates holds"):
+        run(out, {x: 5.0})
+    only = cr.case([(x > 0, lambda: x + 1)])
+    assert run(only, {x: 1.0}) == 2.0
+    with pytest.raises(errors.InvalidArgumentError, match="none of its predicates holds"):
+        run(only, {x: -1.0})

@@ -45,7 +45,7 @@ from .base import (
     shape_matches,
 )
 from .math_ops import cast, identity
-from .registry import RegisterGradient
+from .registry import NotDifferentiable, RegisterGradient
 from .shape_ops import expand_dims, reshape, shape
 from .shapes import Shape, fmt
 from .slice_ops import gather
@@ -537,16 +537,56 @@ def case(
     for pair in pairs:
         if not isinstance(pair, tuple | list) or len(pair) != 2 or not callable(pair[1]):
             raise InvalidArgumentError(f"case takes (predicate, function) pairs, got {pair!r}")
-    if default is None:
-        *pairs, (_, default) = pairs  # TF1: the last function serves as the default
-        if not pairs:
-            return default()
     graph = get_default_graph()
     with graph.name_scope(name):
-        preds = [convert_to_tensor(p) for p, _ in pairs]
+        if default is None:  # TF1: the last pair serves as the default, its predicate checked
+            *pairs, (last_pred, last_fn) = pairs
+            default = _checked_default(_typed(last_pred), last_fn)
+            if not pairs:
+                return cond(True, default, default, strict=strict)
+        preds = [_typed(p) for p, _ in pairs]
         if exclusive:
             preds = _exclusive(preds)
         return _case_chain(list(zip(preds, (f for _, f in pairs), strict=True)), default, strict)
+
+
+def _checked_default(pred: Tensor, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` as ``case``'s default, whose results wait for a check that ``pred`` holds."""
+
+    def default() -> Any:
+        result = fn()
+        with get_default_graph().control_dependencies([CaseDefaultCheck(pred)]):
+            leaves = [leaf if _is_effect(leaf) else identity(leaf) for leaf in flatten(result)]
+        return pack_sequence_as(result, leaves)
+
+    return default
+
+
+class CaseDefaultCheck(Operation):
+    """Refuses a run of ``case`` without ``default`` where no predicate holds (as TF1)."""
+
+    op_type = "CaseDefaultCheck"
+    pure = False
+    changes_state = False
+    differentiable = False
+
+    def __init__(self, pred: Any, name: str | None = None):
+        super().__init__([pred], name=name)
+
+    def infer(self, pred: Tensor) -> tuple[Shape, DType | None]:
+        _check_predicate(pred)
+        return pred.shape, pred.dtype
+
+    def compute(self, pred: Any) -> Any:
+        if not pred:
+            raise InvalidArgumentError(
+                "case() was given no default and none of its predicates holds"
+            )
+        return pred
+
+
+NotDifferentiable("CaseDefaultCheck")
+NotDifferentiable("ExclusivePredicates")
 
 
 def _case_chain(pairs: list[tuple[Tensor, Callable[[], Any]]], default: Any, strict: bool) -> Any:
