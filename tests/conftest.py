@@ -15,6 +15,9 @@ OP_AND_GRADIENT_SUITES = {
     "test_nn",
     "test_losses",
     "test_autodiff",
+    "test_control_flow",
+    "test_control_flow_functional",
+    "test_rnn",
 }
 
 

@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("errors", "dtypes")),
     ("graph model", ("graph",)),
     ("ops", ("ops",)),
-    ("TF1 library", ("nn", "losses", "layers", "metrics", "summary")),
+    ("TF1 library", ("nn", "rnn", "losses", "layers", "metrics", "summary")),
     ("autodiff", ("autodiff",)),
     ("runtime", ("runtime",)),
     ("training", ("train",)),

@@ -42,6 +42,7 @@ from .ops.array_ops import *  # noqa: F403
 from .ops.base import Constant, Operation, Placeholder, constant, convert_to_tensor, placeholder
 from .ops.broadcast_ops import *  # noqa: F403
 from .ops.clip_ops import *  # noqa: F403
+from .ops.control_flow_ops import *  # noqa: F403
 from .ops.debug_ops import *  # noqa: F403
 from .ops.init_ops import *  # noqa: F403
 from .ops.linalg_ops import *  # noqa: F403
@@ -56,6 +57,7 @@ from .ops.shape_ops import *  # noqa: F403
 from .ops.slice_ops import *  # noqa: F403
 from .ops.softmax_ops import *  # noqa: F403
 from .ops.state_ops import *  # noqa: F403
+from .rnn import reverse_sequence
 from .runtime.session import InteractiveSession, Session, get_default_session
 from .train import GradientDescentOptimizer
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import ChainruleError, GraphError, InvalidArgumentError, ShapeError, describe
 from .graph import Node, Tensor, topological_order
-from .ops import array_ops, shape_ops, slice_ops
+from .ops import array_ops, control_flow_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
 from .ops.math_ops import add_n
 from .ops.registry import gradient_function
@@ -235,3 +235,8 @@ def compute_gradients(loss: Tensor) -> dict[Tensor, Tensor]:
     graph = loss.graph
     with graph.as_default(), graph.name_scope("gradients"):
         return backprop([loss], [None])
+
+
+# Conditionals and loops build their gradients with ``backprop`` on their sub-graphs; the ops
+# layer may not import this module, so it is handed down.
+control_flow_ops.set_differentiator(backprop)

@@ -778,8 +778,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         raise GraphError(
-            "a tensor has no truth value until it is run; use Session.run() "
-            "or cr.where()/cr.cond-style ops instead of Python 'if'",
+            "a tensor has no truth value until it is run: Python's 'if' and 'while' cannot "
+            "test it. Use cr.cond(pred, true_fn, false_fn) to branch, cr.while_loop to loop, "
+            "cr.where(cond, x, y) to choose elementwise, or Session.run() to get the value",
             self.op,
         )
 

@@ -7,6 +7,7 @@ loss = cr.reduce_mean(cr.nn.softmax_cross_entropy_with_logits_v2(labels=y, logit
 
 from typing import Any
 
+from . import rnn as rnn_cell  # noqa: F401 - TF1's tf.nn.rnn_cell namespace
 from .graph import Tensor
 from .ops.conv_ops import (
     avg_pool,
@@ -36,6 +37,7 @@ from .ops.softmax_ops import (
     softmax_cross_entropy_with_logits_v2,
     sparse_softmax_cross_entropy_with_logits,
 )
+from .rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn
 
 __all__ = [
     "sigmoid",
@@ -73,6 +75,9 @@ __all__ = [
     "max_pool_with_argmax",
     "local_response_normalization",
     "lrn",
+    "dynamic_rnn",
+    "static_rnn",
+    "bidirectional_dynamic_rnn",
 ]
 
 #: TF1's short name

@@ -317,10 +317,32 @@ def convert_to_tensor(
         return value
     if hasattr(value, "_as_node"):
         return value._as_node()
+    if isinstance(value, list | tuple) and _holds_tensor(value):
+        return _packed(value, dtype, name)
     if dtype is None and dtype_hint is not None:
         return Constant(value, dtype=dtype_hint, name=name or "Const", graph=graph)
     weak = dtype is None and type(value) in (int, float, bool)
     return Constant(value, dtype=dtype, name=name or "Const", graph=graph, weak=weak)
+
+
+def _holds_tensor(value: Any) -> bool:
+    """Whether nested lists or tuples hold a tensor somewhere."""
+    if isinstance(value, Tensor | Node):
+        return True
+    return isinstance(value, list | tuple) and any(_holds_tensor(v) for v in value)
+
+
+def _packed(value: list | tuple, dtype: Any, name: str | None) -> Tensor:
+    """TF1's auto-packing: a list holding tensors (and numbers) is their ``stack``, so that
+    ``reduce_mean([loss1, loss2])`` works; nested lists stack level by level."""
+    from .array_ops import stack
+
+    items = [
+        _packed(v, dtype, None) if isinstance(v, list | tuple) and _holds_tensor(v) else v
+        for v in value
+    ]
+    packed = stack(items, name=name or "packed")
+    return convert_to_tensor(packed, dtype=dtype)
 
 
 def lift_operands(values: Sequence[Any]) -> list[Tensor]:
