@@ -14,7 +14,7 @@ from typing import Any
 from .errors import InvalidArgumentError, ShapeError
 from .graph import GraphKeys, Tensor, get_default_graph
 from .ops import array_ops
-from .ops.base import convert_to_tensor
+from .ops.base import constant, convert_to_tensor
 from .ops.logic_ops import equal, not_equal, where
 from .ops.math_ops import (
     abs,  # noqa: A004 - TF1's name
@@ -48,6 +48,7 @@ __all__ = [
     "sigmoid_cross_entropy",
     "add_loss",
     "get_losses",
+    "get_regularization_loss",
     "get_regularization_losses",
     "get_total_loss",
 ]
@@ -334,6 +335,17 @@ def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES
 def get_regularization_losses(scope: str | None = None) -> list[Tensor]:
     """The regularization terms that layers added (e.g. through ``kernel_regularizer``)."""
     return get_losses(scope, GraphKeys.REGULARIZATION_LOSSES)
+
+
+def get_regularization_loss(
+    scope: str | None = None, name: str = "total_regularization_loss"
+) -> Tensor:
+    """The sum of the regularization terms layers added (``kernel_regularizer=``), or a
+    constant 0.0 when there are none, as TF1's ``tf.losses.get_regularization_loss``."""
+    terms = get_regularization_losses(scope)
+    if not terms:
+        return constant(0.0)
+    return add_n(terms, name=name)
 
 
 def get_total_loss(

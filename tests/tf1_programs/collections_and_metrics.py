@@ -175,3 +175,26 @@ def placeholder_with_default(tf: Any) -> dict[str, Any]:
                 "not fed again": sess.run(doubled),
                 "static shape": [str(d) for d in value.get_shape().as_list()],
             }
+
+
+@program("regularization_loss")
+def regularization_loss(tf: Any) -> dict[str, Any]:
+    """Layer regularizers collect their terms; ``get_regularization_loss`` sums them."""
+    with tf.Graph().as_default():
+        empty = tf.losses.get_regularization_loss()
+        x = tf.constant(np.arange(6, dtype=np.float32).reshape(1, 2, 3, 1) / 6.0)
+        penalty = lambda w: 0.01 * tf.nn.l2_loss(w)  # noqa: E731 - as TF1 programs write it
+        ones = tf.ones_initializer()
+        h = tf.layers.conv2d(x, 2, 2, kernel_initializer=ones, kernel_regularizer=penalty)
+        tf.layers.dense(
+            tf.layers.flatten(h), 3, kernel_initializer=ones, kernel_regularizer=penalty
+        )
+        total = tf.losses.get_regularization_loss()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            values = sess.run({"empty": empty, "total": total})
+        return {
+            "values": values,
+            "names": [empty.name, total.name],
+            "terms": len(tf.losses.get_regularization_losses()),
+        }
