@@ -353,6 +353,8 @@ def main() -> None:
         med = alternate(sides, samples * 4, inner=50)
         rows.append(_row(f"{label} + gradient", med, 1.5))
         rows.append(_row(f"{label} (make_callable)", med, 1.5, "chainrule callable"))
+    if wanted("cnn"):
+        _cnn_rows(rows, samples=5 if quick else 15)
     if wanted("memory"):
         data = mlp_data(128)
         run, _ = chainrule_mlp(data)
@@ -414,6 +416,27 @@ def main() -> None:
                 )
             )
     _print_table(rows)
+
+
+def _cnn_rows(rows: list[tuple[str, ...]], samples: int) -> None:
+    """The Deep MNIST training step of ``cnn_bench.py`` (batch 64): time and peak memory."""
+    import cnn_bench
+
+    data = cnn_bench.weights()
+    step, by_hand = cnn_bench.chainrule_step(data), cnn_bench.numpy_step(data)
+    sides = {"chainrule run": step, "numpy": by_hand}
+    if torch is not None:
+        sides["torch"] = cnn_bench.torch_step(data)
+    med = alternate(sides, samples, inner=1)
+    rows.append(_row("CNN batch 64 step (Deep MNIST)", med, 1.15))
+    if "torch" in med:
+        ratio = med["chainrule run"] / med["torch"]
+        target = "≤ 2.00 vs PyTorch " + ("met" if ratio <= 2.0 else "MISSED")
+        rows.append(("CNN step, chainrule/PyTorch", "", "", "", f"{ratio:.2f}", target))
+    cr_peak, np_peak = peak_bytes(step, runs=2), peak_bytes(by_hand, runs=2)
+    ratio = cr_peak / np_peak
+    target = "≤ 2.00 " + ("met" if ratio <= 2.0 else "MISSED")
+    rows.append(("CNN step peak memory", _mb(cr_peak), _mb(np_peak), "n/a", f"{ratio:.2f}", target))
 
 
 def _row(label: str, med: dict[str, float], target: float, side: str = "chainrule run"):

@@ -30,7 +30,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="timed samples per side")
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
-    return parser.parse_args()
+    return parser.parse_known_args()[0]  # bench.py imports this module with its own options
 
 
 ARGS = _parse_args()
