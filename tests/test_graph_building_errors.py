@@ -109,3 +109,12 @@ def test_a_huge_fill_costs_nothing_to_build_and_fails_clearly_when_run():
         assert "Fill 'huge'" in str(info.value) and "3.6 TiB" in str(info.value)
         assert "test_graph_building_errors.py:" in str(info.value)
         np.testing.assert_array_equal(sess.run(small), np.ones((2000, 1000)))
+
+
+def test_an_op_name_holding_a_colon_is_refused_as_tf1_does():
+    """``a:0`` names the first output of ``a``, so no op may be called ``a:0``."""
+    with pytest.raises(InvalidArgumentError, match="'a:0' is not a valid op name") as info:
+        cr.constant(1.0, name="a:0")
+    assert "test_graph_building_errors.py:" in str(info.value)
+    first = cr.constant(2.0, name="a")
+    assert cr.get_default_graph().get_tensor_by_name("a:0") is first

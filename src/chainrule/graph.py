@@ -283,6 +283,11 @@ class Graph:
 
     def unique_name(self, base: str) -> str:
         """``MatMul``, then ``MatMul_1``, ``MatMul_2``... inside the current name scope."""
+        if ":" in base:
+            raise InvalidArgumentError(
+                f"'{base}' is not a valid op name: ':' separates an op's name from the index of "
+                f"its output ('{base.split(':')[0]}:0' is the first output of '{base.split(':')[0]}')"
+            )
         full = self._current_scope() + base
         count = self._name_counts.get(full, 0)
         name = full if count == 0 else f"{full}_{count}"
