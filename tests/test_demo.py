@@ -151,3 +151,11 @@ def test_unusable_output_folder_is_one_line_without_traceback(tmp_path, capsys):
     assert main(["demo", "--quiet", "--out", str(occupied)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("chainrule demo: ") and "Traceback" not in err
+
+
+def test_char_rnn_example_learns_its_text(tmp_path):
+    text = run_example("char_rnn.py", tmp_path, "--epochs", "75")
+    losses = [float(v) for v in re.findall(r"^epoch +\d+ +loss (\S+)$", text, re.M)]
+    assert losses[0] > 3.0 and losses[-1] < 0.5, losses
+    written = re.search(r"the network writes: '(.*)'$", text, re.M).group(1)
+    assert written.startswith("backpropagation is the chain")
