@@ -21,7 +21,7 @@ from .graph import GraphKeys, Node, Tensor, control_dependencies
 from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
 from .ops.logic_ops import equal, greater, logical_and, logical_not, where
-from .ops.math_ops import cast, maximum, minimum, squared_difference
+from .ops.math_ops import cast, log, maximum, minimum, squared_difference
 from .ops.reduction_ops import reduce_sum
 from .ops.shapes import fmt, is_known
 from .ops.state_ops import Variable, assign_add
@@ -313,8 +313,45 @@ def _confusion_at_thresholds(
     return values, updates
 
 
+def _div_no_nan(x: Tensor, y: Tensor, name: str | None = None) -> Tensor:
+    """``x / y``, and 0 where ``y`` is 0 (TF1's ``div_no_nan``)."""
+    empty = equal(y, 0.0)
+    safe = where(empty, array_ops.ones_like(y), y)
+    return where(empty, array_ops.zeros_like(x), x / safe, name=name)
+
+
+def _interpolated_pr_area(counts: dict[str, Node], name: str) -> Node:
+    """TF1's careful interpolation of the PR curve (Davis & Goadrich): between two thresholds
+    precision is interpolated along the true positives, not linearly in recall."""
+    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+    size = tp.shape[0] - 1
+
+    def left(t: Tensor) -> Tensor:
+        return slice_ops.slice(t, [0], [size])
+
+    def right(t: Tensor) -> Tensor:
+        return slice_ops.slice(t, [1], [size])
+
+    positives = tp + fp
+    dtp = left(tp) - right(tp)
+    slope = _div_no_nan(dtp, maximum(left(positives) - right(positives), 0.0))
+    intercept = right(tp) - slope * right(positives)
+    both = logical_and(greater(left(positives), 0.0), greater(right(positives), 0.0))
+    ratio = where(
+        both,
+        _div_no_nan(left(positives), maximum(right(positives), 0.0)),
+        array_ops.ones_like(right(positives)),
+    )
+    increments = _div_no_nan(
+        slope * (dtp + intercept * log(ratio)), maximum(right(tp) + right(fn), 0.0)
+    )
+    return reduce_sum(increments, name=name)
+
+
 def _area(counts: dict[str, Node], curve: str, summation: str, name: str) -> Node:
     """The area under the curve through the points at each threshold (TF1's sums)."""
+    if curve == "PR" and summation == "careful_interpolation":  # TF1 names it so, not by ``name``
+        return _interpolated_pr_area(counts, "interpolate_pr_auc")
     epsilon = 1.0e-6
     tp, fn, tn, fp = counts["tp"], counts["fn"], counts["tn"], counts["fp"]
     rec = (tp + epsilon) / (tp + fn + epsilon)
@@ -353,8 +390,6 @@ def auc(
         raise InvalidArgumentError(
             f"auc() summation_method must be one of {_AUC_SUMMATIONS}, got {summation_method!r}"
         )
-    if curve == "PR" and summation_method == "careful_interpolation":
-        raise InvalidArgumentError("auc() has no careful interpolation of PR curves yet")
     thresholds = _auc_thresholds(num_thresholds)
     graph = _graph_of(labels, predictions)
     with graph.as_default(), graph.name_scope(name or "auc"):

@@ -105,6 +105,10 @@ def _metrics(tf: Any, labels: Any, classes: Any, scores: Any, weights: Any) -> d
         "auc": tf.metrics.auc(labels, scores),
         "auc weighted": tf.metrics.auc(labels, scores, weights=weights, num_thresholds=50),
         "auc PR majoring": tf.metrics.auc(labels, scores, curve="PR", summation_method="majoring"),
+        "auc PR careful": tf.metrics.auc(
+            labels, scores, curve="PR", summation_method="careful_interpolation"
+        ),
+        "auc ROC careful": tf.metrics.auc(labels, scores, summation_method="careful_interpolation"),
         "mse": tf.metrics.mean_squared_error(as_float, scores),
         "mse weighted": tf.metrics.mean_squared_error(as_float, scores, weights=weights),
     }
