@@ -118,3 +118,17 @@ def test_an_op_name_holding_a_colon_is_refused_as_tf1_does():
     assert "test_graph_building_errors.py:" in str(info.value)
     first = cr.constant(2.0, name="a")
     assert cr.get_default_graph().get_tensor_by_name("a:0") is first
+
+
+def test_shapes_that_do_not_broadcast_at_run_time_are_a_shape_error_as_at_build_time():
+    """A metric's update on labels and predictions of different lengths, fed at run time."""
+    labels = cr.placeholder(cr.int64, [None])
+    predictions = cr.placeholder(cr.int64, [None])
+    _, update = cr.metrics.accuracy(labels, predictions)
+    x, y = cr.placeholder(cr.float32), cr.placeholder(cr.float32)
+    with cr.Session() as sess:
+        sess.run(cr.local_variables_initializer())
+        with pytest.raises(ShapeError, match=r"shapes \(2,\) and \(3,\) cannot be broadcast"):
+            sess.run(update, {labels: [1, 2, 3], predictions: [1, 2]})
+        with pytest.raises(ShapeError, match=r"Add 'Add' .*shapes \(1, 3\) and \(2,\) cannot"):
+            sess.run(x + y, {x: [[1.0, 2.0, 3.0]], y: [1.0, 2.0]})

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import gc
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..errors import ChainruleError, InvalidArgumentError
+from ..errors import ChainruleError, InvalidArgumentError, ShapeError
 from ..graph import Node, Tensor, as_operation, topological_order
 from ..ops.base import Placeholder, check_feed_value
+from ..ops.shapes import fmt
 from ..ops.state_ops import Variable, VariableOp
 from . import passes
 from .passes import CALL, CONST, FEED, ITEM, Term
@@ -135,6 +137,13 @@ class Plan:
             return None
         if isinstance(err, ChainruleError):
             return type(err)(err.message, node)
+        shapes = _BROADCAST_FAILURE.search(str(err)) if isinstance(err, ValueError) else None
+        if shapes is not None:  # worded as the same mistake is when the graph is built
+            found = " and ".join(
+                fmt(tuple(int(d) for d in re.findall(r"\d+", shape)))
+                for shape in re.findall(r"\([^)]*\)", shapes.group(1))
+            )
+            return ShapeError(f"shapes {found} cannot be broadcast together", node)
         return InvalidArgumentError(f"{type(err).__name__}: {err}", node)
 
     def _failing_node(self, tb: Any) -> Node | None:
@@ -146,6 +155,11 @@ class Plan:
             tb = tb.tb_next
         return None
 
+
+#: NumPy's words for values whose shapes do not broadcast (shapes known only at run time)
+_BROADCAST_FAILURE = re.compile(
+    r"operands could not be broadcast together with shapes ((?:\([^)]*\) ?)+)"
+)
 
 #: a plan's kernels run with NumPy's floating-point errors ignored (as NumPy code usually
 #: does); the decorator form of ``np.errstate`` sets this cheaply on every call
