@@ -167,3 +167,16 @@ def dynamic_slice_and_transpose(tf: Any) -> dict[str, Any]:
     results |= values
     results |= {f"gradient {k}": v for k, v in gradients.items()}
     return results
+
+
+@program("dynamic_hessians")
+def dynamic_hessians(tf: Any) -> dict[str, Any]:
+    """``tf.hessians`` of an x whose batch size is known only at run time (TF1 loops over the
+    flattened gradient): its static shape and its value for a batch of 2."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=[None, 6])
+        y = tf.reduce_sum(tf.sin(x) * tf.reduce_sum(x * x, axis=1, keepdims=True))
+        (hessian,) = tf.hessians(y, x)
+        with tf.Session() as sess:
+            value = sess.run(hessian, {x: _X})
+    return {"static shape": str(hessian.get_shape().as_list()), "hessian": value}
