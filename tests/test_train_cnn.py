@@ -3,9 +3,12 @@ digits learns, checkpoints, resumes to the same numbers and writes TensorBoard f
 
 import importlib.util
 import re
+import subprocess
 import sys
 
+import numpy as np
 import pytest
+from test_data import write_mnist
 from test_train_digits import epochs, train
 
 CNN = ("--model", "cnn", "--quiet")
@@ -75,3 +78,20 @@ def test_the_cnn_trains_split_across_two_ranks(tmp_path):
     assert output.count("epoch   1/1") == 1, output  # only rank 0 prints
     assert "CNN on 8x8 images" in output and "2 ranks" in output
     assert (tmp_path / "checkpoints" / "model-1.npz").is_file()
+
+
+def test_the_cnn_takes_mnist_images_as_28x28_squares(tmp_path):
+    rng = np.random.default_rng(0)
+    for prefix, n in [("train", 32), ("t10k", 8)]:
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)
+        write_mnist(tmp_path, images, labels, prefix)
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "mnist", "--data", str(tmp_path)]
+        + ["--out", str(tmp_path / "out"), "--epochs", "1", *CNN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "32 training and 8 test images, conv-pool-conv-pool-64-10 CNN on 28x28" in done.stdout
