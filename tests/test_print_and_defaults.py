@@ -106,9 +106,3 @@ def test_hessians_of_a_linear_function_are_zero():
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         np.testing.assert_array_equal(sess.run(h), np.zeros((2, 2)))
-
-
-def test_hessians_need_a_fully_known_shape():
-    x = tf.placeholder(tf.float64, shape=[None])
-    with pytest.raises(InvalidArgumentError, match="fully known shape"):
-        tf.hessians(tf.reduce_sum(x**2), x)

@@ -197,7 +197,8 @@ def hessians(
     """TF1's ``hessians``: for each x, the second derivatives of sum(ys), shaped
     ``x.shape + x.shape``, built as gradients of each element of the gradient.
 
-    ``None`` where x does not affect ys; each x needs a fully known shape.
+    ``None`` where x does not affect ys; an x whose shape is known only at run time gets a
+    loop over the elements of its gradient.
     """
     ys_list = _ys_of(ys, "hessians")
     graph = ys_list[0].graph
@@ -210,18 +211,33 @@ def hessians(
 
 
 def _hessian_of(first: Tensor, x: Tensor) -> Tensor:
-    """Stack d(first[i])/dx for each element i of the gradient ``first`` of x."""
+    """Stack d(first[i])/dx for each element i of the gradient ``first`` of x: one gradient
+    per element when x's shape is fully known, else a loop over the elements at run time."""
     shape = x.shape
     if shape is None or any(d is None for d in shape):
-        raise InvalidArgumentError(
-            f"hessians() needs x of fully known shape; '{x.name}' has shape {shape}", x
-        )
+        return _hessian_at_run_time(first, x)
     size = 1
     for d in shape:
         size *= d
     rows = slice_ops.unstack(shape_ops.reshape(first, [size]), num=size)
     second = [_gradient_or_zeros(row, x) for row in rows]
     return shape_ops.reshape(array_ops.stack(second), list(shape) * 2)
+
+
+def _hessian_at_run_time(first: Tensor, x: Tensor) -> Tensor:
+    """The Hessian of an x whose size is known only at run time, as TF1 builds it: a loop
+    over the flattened gradient whose body differentiates entry j, rows stacked and reshaped
+    to ``shape(x) + shape(x)``."""
+    flat = shape_ops.reshape(first, [-1])
+
+    def row(j: Tensor) -> Tensor:
+        return shape_ops.reshape(_gradient_or_zeros(slice_ops.gather(flat, j), x), [-1])
+
+    rows = control_flow_ops.map_fn(
+        row, array_ops.range(shape_ops.size(x)), dtype=x.dtype, name="hessian_rows"
+    )
+    x_shape = shape_ops.shape(x)
+    return shape_ops.reshape(rows, array_ops.concat([x_shape, x_shape], 0))
 
 
 def _gradient_or_zeros(y: Tensor, x: Tensor) -> Tensor:

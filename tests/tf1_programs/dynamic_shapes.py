@@ -116,3 +116,67 @@ def shape_arithmetic(tf: Any) -> dict[str, Any]:
             "static of plus": plus.get_shape().as_list(),
             "run shapes": {k: list(v.shape) for k, v in ran.items()},
         }
+
+
+@program("dynamic_slice_and_transpose")
+def dynamic_slice_and_transpose(tf: Any) -> dict[str, Any]:
+    """``tf.slice`` whose begin and size hold tensors and ``tf.transpose`` by a perm tensor:
+    the static shapes TF1 infers, the values, and first and second gradients through them."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=[None, 6])
+        y = tf.placeholder(tf.float32, shape=[None, 6, 5])
+        start = tf.placeholder(tf.int32, shape=[])
+        begin = tf.placeholder(tf.int32, shape=[2])
+        perm = tf.placeholder(tf.int32, shape=[3])
+        batch = tf.shape(x)[0]
+        built = {
+            "slice batch size": tf.slice(x, [0, 0], [batch, 2]),
+            "slice last row": tf.slice(x, [batch - 1, 1], [1, -1]),
+            "slice from start": tf.slice(x, [0, start], [-1, 2]),
+            "slice begin tensor": tf.slice(x, begin, [1, -1]),
+            "slice stacked": tf.slice(y, tf.stack([0, start, 0]), tf.stack([batch, 2, -1])),
+            "slice y rest": tf.slice(y, [0, 1, start], [-1, -1, 2]),
+            "transpose constant": tf.transpose(x, tf.constant([1, 0])),
+            "transpose perm": tf.transpose(y, perm),
+            "transpose stacked": tf.transpose(y, tf.stack([start, 0, 1])),
+        }
+        window = tf.slice(x, [0, start], [batch - 1, 3])
+        turned = tf.transpose(y, perm)
+        loss = tf.reduce_sum(tf.sin(window) * window) + tf.reduce_sum(
+            tf.cos(turned) * tf.range(1.0, 7.0)[None, :, None]
+        )
+        first_x, first_y = tf.gradients(loss, [x, y])
+        second_x, second_y = tf.gradients(
+            tf.reduce_sum(first_x * first_x) + tf.reduce_sum(first_y * first_y), [x, y]
+        )
+        feed = {x: _X, y: _Y, start: 2, begin: [1, 3], perm: [2, 1, 0]}
+        with tf.Session() as sess:
+            values = sess.run(built, feed)
+            gradients = sess.run(
+                {
+                    "first x": first_x,
+                    "first y": first_y,
+                    "second x": second_x,
+                    "second y": second_y,
+                },
+                feed,
+            )
+    results: dict[str, Any] = {
+        f"{k} static shape": str(v.get_shape().as_list()) for k, v in built.items()
+    }
+    results |= values
+    results |= {f"gradient {k}": v for k, v in gradients.items()}
+    return results
+
+
+@program("dynamic_hessians")
+def dynamic_hessians(tf: Any) -> dict[str, Any]:
+    """``tf.hessians`` of an x whose batch size is known only at run time (TF1 loops over the
+    flattened gradient): its static shape and its value for a batch of 2."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, shape=[None, 6])
+        y = tf.reduce_sum(tf.sin(x) * tf.reduce_sum(x * x, axis=1, keepdims=True))
+        (hessian,) = tf.hessians(y, x)
+        with tf.Session() as sess:
+            value = sess.run(hessian, {x: _X})
+    return {"static shape": str(hessian.get_shape().as_list()), "hessian": value}

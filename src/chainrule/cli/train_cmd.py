@@ -1,6 +1,7 @@
-"""``chainrule train digits``: a multi-layer perceptron on real handwritten digits.
+"""``chainrule train digits``: a multi-layer perceptron or a small CNN on handwritten digits.
 
-A 64-64-10 ReLU network (784-… for MNIST) with softmax cross-entropy, trained in mini-batches
+A 64-64-10 ReLU network (784-… for MNIST), or with ``--model cnn`` a conv-pool-conv-pool-dense
+network on the images as squares (NHWC), with softmax cross-entropy, trained in mini-batches
 on a seeded train/test split. Every epoch prints the loss and the test accuracy and writes a
 checkpoint; ``--resume`` continues from the latest one (the epoch count is a variable saved
 with the weights). The loss curve is written as a PNG; ``--logdir`` also writes TensorBoard
@@ -38,9 +39,10 @@ HISTORY_FILE = "history.json"
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a multi-layer perceptron on handwritten digits",
+        help="train a multi-layer perceptron or a small CNN on handwritten digits",
         description=(
-            "Train a ReLU multi-layer perceptron on handwritten digits (scikit-learn's 8x8 "
+            "Train a ReLU multi-layer perceptron (or, with --model cnn, a small convolutional "
+            "network) on handwritten digits (scikit-learn's 8x8 "
             "digits, or MNIST from IDX files you have), printing the loss and test accuracy "
             "each epoch, checkpointing each epoch and drawing the loss curve."
         ),
@@ -58,7 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="learning rate, a positive number (default: the optimizer's own)",
     )
-    parser.add_argument("--hidden", type=_positive, default=64, help="hidden units (64)")
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        default="mlp",
+        help="mlp: one ReLU hidden layer; cnn: conv-pool-conv-pool-dense on the images (mlp)",
+    )
+    parser.add_argument(
+        "--hidden", type=_positive, default=64, help="hidden units (of the dense layer) (64)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of split, weights, shuffling")
     parser.add_argument("--out", default=None, help="output folder (./chainrule-train-DATASET)")
     parser.add_argument(
@@ -120,6 +130,9 @@ class Model:
     optimizer: str
 
 
+#: the networks ``--model`` chooses from
+MODELS = ("mlp", "cnn")
+
 OPTIMIZERS = {
     # name: (what it builds, its default learning rate: TF1's for Adam, usual ones otherwise)
     "adam": (lambda lr: cr.train.AdamOptimizer(learning_rate=lr), 0.001),
@@ -139,6 +152,37 @@ def _dense(x: cr.Node, n_in: int, n_out: int, rng: np.random.Generator, name: st
         return cr.matmul(x, W) + b
 
 
+def _mlp_logits(images: cr.Node, n_hidden: int, n_classes: int, seed: int) -> cr.Node:
+    """One ReLU hidden layer of ``n_hidden`` units, He-initialised from ``seed``."""
+    rng = np.random.default_rng(seed)
+    n_inputs = int(images.shape[1])
+    hidden = cr.nn.relu(_dense(images, n_inputs, n_hidden, rng, "hidden"))
+    return _dense(hidden, n_hidden, n_classes, rng, "output")
+
+
+def image_side(n_inputs: int) -> int:
+    """The side of the square images whose pixels are the ``n_inputs`` columns."""
+    side = math.isqrt(n_inputs)
+    if side * side != n_inputs:
+        raise cr.errors.InvalidArgumentError(
+            f"--model cnn needs square images, and {n_inputs} pixels are not a square"
+        )
+    return side
+
+
+def _cnn_logits(images: cr.Node, n_hidden: int, n_classes: int, seed: int) -> cr.Node:
+    """conv 3x3 (8) + ReLU + 2x2 max-pool, conv 3x3 (16) + ReLU + 2x2 max-pool, a dense ReLU
+    layer of ``n_hidden`` units and the logits, on the images as (batch, side, side, 1)."""
+    cr.set_random_seed(seed)
+    side = image_side(int(images.shape[1]))
+    h = cr.reshape(images, [-1, side, side, 1], name="squares")
+    for filters in (8, 16):
+        h = cr.layers.conv2d(h, filters, 3, padding="same", activation=cr.nn.relu)
+        h = cr.layers.max_pooling2d(h, 2, 2, padding="same")
+    h = cr.layers.dense(cr.layers.flatten(h), n_hidden, activation=cr.nn.relu, name="hidden")
+    return cr.layers.dense(h, n_classes, name="output")
+
+
 def build_model(
     n_inputs: int,
     n_hidden: int,
@@ -147,15 +191,16 @@ def build_model(
     lr: float | None = None,
     seed: int = 0,
     distributed: bool = False,
+    model: str = "mlp",
 ) -> Model:
-    """A ReLU hidden layer and softmax cross-entropy on the logits, weights drawn from ``seed``."""
-    rng = np.random.default_rng(seed)
+    """The ``model`` network (see ``MODELS``) and softmax cross-entropy on its logits, weights
+    drawn from ``seed``."""
     graph = cr.Graph()
     with graph.as_default():
         images = cr.placeholder(cr.float32, shape=[None, n_inputs], name="images")
         targets = cr.placeholder(cr.float32, shape=[None, n_classes], name="targets")
-        hidden = cr.nn.relu(_dense(images, n_inputs, n_hidden, rng, "hidden"))
-        logits = _dense(hidden, n_hidden, n_classes, rng, "output")
+        network = _cnn_logits if model == "cnn" else _mlp_logits
+        logits = network(images, n_hidden, n_classes, seed)
         loss = cr.reduce_mean(
             cr.nn.softmax_cross_entropy_with_logits_v2(labels=targets, logits=logits)
         )
@@ -416,7 +461,8 @@ def _train(args: argparse.Namespace) -> int:
 
     X_train, X_test, y_train, y_test = load_dataset(args)
     n_classes = int(max(y_train.max(), y_test.max())) + 1
-    check_fits_in_memory(X_train.shape[1], args.hidden, n_classes, len(X_test))
+    if args.model == "mlp":
+        check_fits_in_memory(X_train.shape[1], args.hidden, n_classes, len(X_test))
     model = build_model(
         X_train.shape[1],
         args.hidden,
@@ -425,6 +471,7 @@ def _train(args: argparse.Namespace) -> int:
         args.lr,
         args.seed,
         args.distributed,
+        args.model,
     )
     targets = data.one_hot(y_train, n_classes).astype(np.float32)
     summaries = build_summaries(model) if args.logdir else None
@@ -432,8 +479,8 @@ def _train(args: argparse.Namespace) -> int:
         saver = cr.train.Saver(max_to_keep=3)
     say(
         f"{args.dataset}: {len(X_train)} training and {len(X_test)} test images, "
-        f"{X_train.shape[1]}-{args.hidden}-{n_classes} ReLU network, {model.optimizer}"
-        + (f", each batch split across {ranks[1]} ranks" if dist else "")
+        f"{_describe_network(args.model, X_train.shape[1], args.hidden, n_classes)}, "
+        f"{model.optimizer}" + (f", each batch split across {ranks[1]} ranks" if dist else "")
     )
 
     with (
@@ -500,6 +547,14 @@ def _train(args: argparse.Namespace) -> int:
             f"TensorBoard files in {args.logdir}; see them with: tensorboard --logdir {args.logdir}"
         )
     return 0
+
+
+def _describe_network(model: str, n_inputs: int, n_hidden: int, n_classes: int) -> str:
+    """How the start of a run names the network it trains."""
+    if model == "cnn":
+        side = image_side(n_inputs)
+        return f"conv-pool-conv-pool-{n_hidden}-{n_classes} CNN on {side}x{side} images"
+    return f"{n_inputs}-{n_hidden}-{n_classes} ReLU network"
 
 
 def _close_watch(watcher: Any) -> None:

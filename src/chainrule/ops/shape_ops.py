@@ -23,6 +23,7 @@ from .shapes import Shape, fmt, is_int, is_known
 __all__ = [
     "reshape",
     "transpose",
+    "invert_permutation",
     "expand_dims",
     "squeeze",
     "shape",
@@ -403,15 +404,19 @@ def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
 
 # -- transpose, expand_dims, squeeze --------------------------------------------------------------
 class Transpose(Operation):
-    """Permute the axes: output axis ``i`` is input axis ``perm[i]`` (reversed when ``perm`` is None)."""
+    """Permute the axes: output axis ``i`` is input axis ``perm[i]`` (reversed when ``perm`` is
+    None). A ``perm`` known only at run time is a second input, an int vector."""
 
     op_type = "Transpose"
 
     def __init__(self, x: Any, perm: Any = None, name: str | None = None):
         self.perm_spec = perm
-        super().__init__([x], name=name)
+        super().__init__([x] if not isinstance(perm, Tensor) else [x, perm], name=name)
 
-    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
+    def infer(self, x: Tensor, perm_node: Tensor | None = None) -> tuple[Shape, DType | None]:
+        if perm_node is not None:
+            self.perm = None
+            return _runtime_perm_shape(x.shape, perm_node), x.dtype
         if self.perm_spec is None:
             self.perm = None
             return (None if x.shape is None else x.shape[::-1]), x.dtype
@@ -427,19 +432,78 @@ class Transpose(Operation):
             return (None,) * len(perm), x.dtype
         return tuple(x.shape[p] for p in perm), x.dtype
 
-    def compute(self, x: Any) -> np.ndarray:
-        return np.transpose(x, self.perm)
+    def compute(self, x: Any, perm: Any = None) -> np.ndarray:
+        if perm is None:
+            return np.transpose(x, self.perm)
+        return np.transpose(x, _runtime_perm(perm, np.ndim(x), self))
+
+
+def _runtime_perm_shape(shape: Shape, perm: Tensor) -> Shape:
+    """TF1's static shape of a transpose by a perm known only at run time: its rank (from the
+    input or the perm's length), every dimension unknown."""
+    _check_int_node(perm, "transpose perm")
+    if perm.shape is not None and len(perm.shape) != 1:
+        raise ShapeError(f"transpose perm must be a vector, got shape {fmt(perm.shape)}")
+    length = None if perm.shape is None else perm.shape[0]
+    if shape is not None and length is not None and length != len(shape):
+        raise ShapeError(
+            f"perm has {length} entries for a tensor of shape {fmt(shape)} (rank {len(shape)})"
+        )
+    rank = len(shape) if shape is not None else length
+    return None if rank is None else (None,) * rank
+
+
+def _runtime_perm(value: Any, rank: int, node: Node) -> tuple[int, ...]:
+    """The permutation a perm input holds at run time, or an InvalidArgumentError naming
+    ``node`` unless it permutes 0..rank-1."""
+    perm = runtime_sizes(value, "transpose perm", node)
+    if sorted(perm) != list(range(rank)):
+        raise InvalidArgumentError(
+            f"transpose perm {list(perm)} is not a permutation of 0..{rank - 1} "
+            f"(the tensor has rank {rank})",
+            node,
+        )
+    return perm
 
 
 @RegisterGradient("Transpose")
-def _transpose_grad(op: Operation, grad: Tensor) -> Tensor:
+def _transpose_grad(op: Operation, grad: Tensor) -> Tensor | list[Tensor | None]:
+    if len(op.inputs) == 2:
+        return [transpose(grad, invert_permutation(op.inputs[1])), None]
     inverse = None if op.perm is None else [int(i) for i in np.argsort(op.perm)]
     return transpose(grad, inverse)
 
 
 def transpose(a: Any, perm: Any = None, name: str | None = None) -> Tensor:
-    """Permute the dimensions of ``a`` (reverse them when ``perm`` is None), as ``tf.transpose``."""
+    """Permute the dimensions of ``a`` (reverse them when ``perm`` is None), as ``tf.transpose``;
+    ``perm`` may be an int vector node known only at run time."""
+    if perm is not None:
+        perm = _static_or_node(perm)
     return Transpose(a, perm, name=name)
+
+
+class InvertPermutation(Operation):
+    """The inverse of an int vector permutation: ``y[x[i]] = i`` (the gradient of a transpose by
+    a run-time perm transposes back by it)."""
+
+    op_type = "InvertPermutation"
+    differentiable = False
+
+    def infer(self, x: Tensor) -> tuple[Shape, DType | None]:
+        _check_int_node(x, "invert_permutation input")
+        if x.shape is not None and len(x.shape) != 1:
+            raise ShapeError(f"invert_permutation needs a vector, got shape {fmt(x.shape)}")
+        return x.shape, x.dtype
+
+    def compute(self, x: Any) -> np.ndarray:
+        perm = np.asarray(x)
+        _runtime_perm(perm, perm.size, self)
+        return np.argsort(perm).astype(perm.dtype)
+
+
+def invert_permutation(x: Any, name: str | None = None) -> Tensor:
+    """``tf.invert_permutation``: the permutation that undoes the int vector ``x``."""
+    return InvertPermutation([x], name=name)
 
 
 class ExpandDims(Operation):

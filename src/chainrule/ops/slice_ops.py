@@ -19,6 +19,7 @@ from ..graph import Node, Tensor
 from .base import Operation, convert_to_tensor, fully_known, known_value
 from .registry import RegisterGradient
 from .shape_ops import (
+    ShapeOf,
     _axis,
     _check_int_node,
     _common_dtype,
@@ -321,9 +322,107 @@ def _output_list(result: Any) -> list[Tensor]:
 
 
 class Slice(StridedSlice):
-    """``tf.slice``: a window given by ``begin`` and ``size``."""
+    """``tf.slice``: a window given by ``begin`` and ``size``: a static ``_BeginSize``, or a
+    ``(begin, size)`` pair of int vector nodes known only at run time (two more inputs)."""
 
     op_type = "Slice"
+
+    def __init__(self, x: Any, window: Any, name: str | None = None):
+        if isinstance(window, _BeginSize):
+            super().__init__(x, window, name=name)
+        else:
+            self.key_spec = None
+            Operation.__init__(self, [x, *window], name=name)
+
+    def infer(
+        self, x: Tensor, begin: Tensor | None = None, size_: Tensor | None = None
+    ) -> tuple[Shape, DType | None]:
+        if begin is None or size_ is None:
+            return super().infer(x)
+        self.slicer, self.key = None, None
+        return _runtime_window_shape(x.shape, begin, size_), x.dtype
+
+    def compute(self, x: Any, begin: Any = None, size_: Any = None) -> Any:
+        if begin is None:
+            return super().compute(x)
+        x = np.asarray(x)
+        return x[_runtime_window(self, x.shape, begin, size_).resolve(x.shape)]
+
+
+def _vector_known(node: Tensor, what: str) -> Any:
+    """What the graph knows of an int vector argument (entries ``None`` where unknown)."""
+    _check_int_node(node, what)
+    if node.shape is not None and len(node.shape) != 1:
+        raise ShapeError(f"{what} must be a vector, got a tensor of shape {fmt(node.shape)}")
+    return known_value(node)
+
+
+def _runtime_window_shape(shape: Shape, begin: Tensor, size_: Tensor) -> Shape:
+    """TF1's static shape of ``tf.slice`` with run-time arguments: the sizes the graph knows;
+    a size of -1 gives the rest of a known dimension after a known begin."""
+    begin_known = _vector_known(begin, "slice begin")
+    size_known = _vector_known(size_, "slice size")
+    lengths = {len(v) for v in (begin_known, size_known) if v is not None}
+    if shape is not None:
+        lengths.add(len(shape))
+    if len(lengths) > 1:
+        raise ShapeError(
+            f"slice begin, size and the input's shape {fmt(shape)} differ in length "
+            f"({sorted(lengths)})"
+        )
+    if not lengths:
+        return None
+    rank = lengths.pop()
+    if size_known is None:
+        return (None,) * rank
+    if not fully_known(size_known):
+        return tuple(None if s is None or s == -1 else s for s in size_known)
+    out: list[int | None] = []
+    for i, s in enumerate(size_known):
+        b = None if begin_known is None else begin_known[i]
+        d = None if shape is None else shape[i]
+        if s != -1:
+            out.append(s)
+        else:
+            out.append(None if b is None or d is None else d - b)
+    return tuple(out)
+
+
+def _runtime_window(op: Node, shape: tuple[int, ...], begin: Any, size_: Any) -> _BeginSize:
+    """The window of a slice from its run-time ``begin`` and ``size``, or an
+    InvalidArgumentError naming ``op`` when it does not fit ``shape``."""
+    begin_ints = runtime_sizes(begin, "slice begin", op)
+    size_ints = runtime_sizes(size_, "slice size", op, -1)
+    try:
+        window = _BeginSize(begin_ints, size_ints)
+        window.out_shape(shape)
+    except ShapeError as err:
+        raise InvalidArgumentError(err.message, op) from None
+    return window
+
+
+class SliceGrad(Operation):
+    """Scatter ``grad`` into zeros shaped like ``like`` from the run-time ``begin`` of a slice
+    (the gradient of ``tf.slice`` with run-time arguments; TF1 pads)."""
+
+    op_type = "SliceGrad"
+
+    def __init__(self, grad: Tensor, like: Tensor, begin: Tensor, name: str | None = None):
+        super().__init__([grad, like, begin], name=name)
+
+    def infer(self, grad: Tensor, like: Tensor, begin: Tensor) -> tuple[Shape, DType | None]:
+        return like.shape, grad.dtype
+
+    def compute(self, grad: Any, like: Any, begin: Any) -> np.ndarray:
+        out = np.zeros(np.shape(like), dtype=np.result_type(grad))
+        window = _runtime_window(self, out.shape, begin, np.array(np.shape(grad), np.int64))
+        out[window.resolve(out.shape)] = grad
+        return out
+
+
+@RegisterGradient("SliceGrad")
+def _slice_grad_grad(op: Operation, grad: Tensor) -> list[Tensor | None]:
+    return [Slice(grad, (op.inputs[2], ShapeOf(op.inputs[0]))), None, None]
 
 
 class StridedSliceGrad(Operation):
@@ -348,7 +447,9 @@ class StridedSliceGrad(Operation):
         return out
 
 
-def _slice_grad(op: Operation, grad: Tensor) -> Tensor:
+def _slice_grad(op: Operation, grad: Tensor) -> Tensor | list[Tensor | None]:
+    if len(op.inputs) == 3:  # a tf.slice with run-time begin and size
+        return [SliceGrad(grad, op.inputs[0], op.inputs[1]), None, None]
     return StridedSliceGrad(grad, op.inputs[0], op.slicer)
 
 
@@ -421,9 +522,20 @@ def slice_with(x: Tensor, key: Any) -> Tensor:
 
 
 def slice(input_: Any, begin: Any, size: Any, name: str | None = None) -> Tensor:  # noqa: A001
-    """``tf.slice``: ``size[i]`` entries of ``input_`` from ``begin[i]`` (``-1``: to the end)."""
+    """``tf.slice``: ``size[i]`` entries of ``input_`` from ``begin[i]`` (``-1``: to the end);
+    ``begin`` and ``size`` may hold nodes known only at run time (``[tf.shape(x)[0], 2]``)."""
+    begin, size = _static_or_node(begin), _static_or_node(size)
+    if isinstance(begin, Tensor) or isinstance(size, Tensor):
+        return Slice(input_, (_int_vector(begin), _int_vector(size)), name=name)
     window = _BeginSize(_static_ints(begin, "slice begin"), _static_ints(size, "slice size"))
     return Slice(input_, window, name=name)
+
+
+def _int_vector(value: Any) -> Tensor:
+    """A slice argument as an int vector node (static lists become int32 constants)."""
+    if isinstance(value, Tensor):
+        return value
+    return convert_to_tensor(np.asarray(value, dtype=np.int32).reshape(-1))
 
 
 # -- unstack, split -----------------------------------------------------------------------------
