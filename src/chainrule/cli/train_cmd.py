@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("dataset", choices=["digits", "mnist"], help="what to train on")
     parser.add_argument("--data", help="folder with the MNIST IDX files (for 'mnist')")
-    parser.add_argument("--epochs", type=_positive, default=20, help="epochs in all (20)")
+    parser.add_argument(
+        "--epochs", type=_positive, default=None, help="epochs in all (20; 40 for --model cnn)"
+    )
     parser.add_argument("--batch-size", type=_positive, default=32, help="batch size (32)")
     parser.add_argument(
         "--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimizer (adam)"
@@ -171,12 +173,12 @@ def image_side(n_inputs: int) -> int:
 
 
 def _cnn_logits(images: cr.Node, n_hidden: int, n_classes: int, seed: int) -> cr.Node:
-    """conv 3x3 (8) + ReLU + 2x2 max-pool, conv 3x3 (16) + ReLU + 2x2 max-pool, a dense ReLU
+    """conv 3x3 (32) + ReLU + 2x2 max-pool, conv 3x3 (64) + ReLU + 2x2 max-pool, a dense ReLU
     layer of ``n_hidden`` units and the logits, on the images as (batch, side, side, 1)."""
     cr.set_random_seed(seed)
     side = image_side(int(images.shape[1]))
     h = cr.reshape(images, [-1, side, side, 1], name="squares")
-    for filters in (8, 16):
+    for filters in (32, 64):
         h = cr.layers.conv2d(h, filters, 3, padding="same", activation=cr.nn.relu)
         h = cr.layers.max_pooling2d(h, 2, 2, padding="same")
     h = cr.layers.dense(cr.layers.flatten(h), n_hidden, activation=cr.nn.relu, name="hidden")
@@ -372,7 +374,13 @@ def resume(session: cr.Session, saver: Any, model: Model, checkpoints: Path) -> 
     return epoch
 
 
+#: epochs when ``--epochs`` is not given: the CNN needs more to pass 98.5 % on the digits
+DEFAULT_EPOCHS = {"mlp": 20, "cnn": 40}
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[args.model]
     try:
         return _train(args)
     except ChainruleError as err:
