@@ -16,11 +16,9 @@ import argparse
 import gc
 import os
 import platform
-import random
 import statistics
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +44,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+from timing import alternate, peak_bytes  # noqa: E402
+
 import chainrule as cr  # noqa: E402
 import chainrule.runtime.plan  # noqa: E402
 from chainrule.runtime.plan import Plan  # noqa: E402
@@ -66,52 +66,6 @@ if ARGS.interpret:
 
 
 # -- timing ---------------------------------------------------------------------------------------
-def alternate(sides: dict[str, Callable[[], Any]], samples: int, inner: int) -> dict[str, float]:
-    """Median seconds per call of each side.
-
-    The sides take turns in a new random order for every sample (so that none always runs
-    right after another's cache traffic); a sample times ``inner`` consecutive calls.
-    """
-    for fn in sides.values():  # warm up: plans compiled, caches filled
-        for _ in range(max(3, inner)):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    order = list(sides.items())
-    shuffler = random.Random(0)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(samples):
-            shuffler.shuffle(order)
-            for name, fn in order:
-                start = time.perf_counter()
-                for _ in range(inner):
-                    fn()
-                times[name].append((time.perf_counter() - start) / inner)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-def peak_bytes(step: Callable[[], Any], runs: int = 5) -> int:
-    """Median peak of traced allocations during one call, above what was held before it."""
-    step()
-    peaks = []
-    tracemalloc.start()
-    try:
-        for _ in range(runs):
-            gc.collect()
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            step()
-            peaks.append(tracemalloc.get_traced_memory()[1] - before)
-    finally:
-        tracemalloc.stop()
-    return int(statistics.median(peaks))
-
-
-# -- the MLP --------------------------------------------------------------------------------------
 def mlp_data(batch: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     sizes = [(784, 256), (256, 128), (128, 10)]

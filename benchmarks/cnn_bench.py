@@ -13,13 +13,8 @@ and to PyTorch, and the peak memory of one step (tracemalloc, NumPy and chainrul
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import random
-import statistics
 import sys
-import time
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +36,8 @@ import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+from timing import alternate, peak_bytes  # noqa: E402
+
 import chainrule.compat.v1 as tf  # noqa: E402
 
 try:  # noqa: SIM105
@@ -209,44 +206,6 @@ def torch_step(data: dict[str, np.ndarray]) -> Callable[[], Any]:
 
 
 # -- timing ----------------------------------------------------------------------------------------
-def alternate(sides: dict[str, Callable[[], Any]], samples: int) -> dict[str, float]:
-    """Median seconds per step of each side, the sides taking turns in a random order."""
-    for fn in sides.values():
-        for _ in range(3):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    order = list(sides.items())
-    shuffler = random.Random(0)
-    gc.disable()
-    try:
-        for _ in range(samples):
-            shuffler.shuffle(order)
-            for name, fn in order:
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
-    finally:
-        gc.enable()
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-def peak_bytes(step: Callable[[], Any], runs: int = 3) -> int:
-    """Median peak of traced allocations during one step, above what was held before it."""
-    step()
-    peaks = []
-    tracemalloc.start()
-    try:
-        for _ in range(runs):
-            gc.collect()
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            step()
-            peaks.append(tracemalloc.get_traced_memory()[1] - before)
-    finally:
-        tracemalloc.stop()
-    return int(statistics.median(peaks))
-
-
 def main() -> None:
     samples = ARGS.repeats or (7 if ARGS.quick else 25)
     data = weights()

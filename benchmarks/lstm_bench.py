@@ -15,12 +15,8 @@ median milliseconds per step and the ratios to hand-written NumPy and to PyTorch
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import random
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +37,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+from timing import alternate  # noqa: E402
+
 import chainrule.compat.v1 as tf  # noqa: E402
 
 try:  # noqa: SIM105
@@ -189,25 +187,6 @@ def torch_step(data: dict[str, np.ndarray]) -> Callable[[], Any]:
         return float(loss)
 
     return step
-
-
-def alternate(sides: dict[str, Callable[[], Any]], samples: int) -> dict[str, float]:
-    """Median seconds per step of each side, the sides taking turns in a random order."""
-    for fn in sides.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    names = list(sides)
-    gc.disable()
-    try:
-        for _ in range(samples):
-            random.shuffle(names)
-            for name in names:
-                start = time.perf_counter()
-                sides[name]()
-                times[name].append(time.perf_counter() - start)
-    finally:
-        gc.enable()
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def first_losses(data: dict[str, np.ndarray]) -> dict[str, float]:
