@@ -256,6 +256,16 @@ def test_gradients_reach_a_variable_used_inside_and_outside_the_loop(rng):
         np.testing.assert_allclose(s.run(g), expected.numpy(), rtol=1e-12)
 
 
+def test_gradients_reach_constants_captured_by_a_cond_and_a_loop():
+    c = cr.constant(np.array([1.0, -2.0]))
+    k = cr.constant(0.5, dtype=cr.float64)
+    branch = cr.cond(cr.constant(True), lambda: c * c, lambda: c)
+    loop = cr.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, v * k), [0, c])[1]
+    gc, gk = cr.gradients(cr.reduce_sum(branch) + cr.reduce_sum(loop), [c, k])
+    np.testing.assert_allclose(run(gc), 2 * np.array([1.0, -2.0]) + 0.25)
+    np.testing.assert_allclose(run(gk), 2 * 0.5 * (1.0 - 2.0))
+
+
 def test_shape_invariants_let_a_loop_variable_grow():
     x = cr.constant([1.0])
     out = cr.while_loop(
