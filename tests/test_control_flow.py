@@ -580,3 +580,41 @@ def test_case_without_default_takes_the_last_pair_and_checks_its_predicate():
     assert run(only, {x: 1.0}) == 2.0
     with pytest.raises(errors.InvalidArgumentError, match="none of its predicates holds"):
         run(only, {x: -1.0})
+
+
+# -- seeing a loop's iterations -------------------------------------------------------------------
+def _powers(start):
+    x = cr.placeholder(cr.float64, [], name="x")
+    loop = cr.while_loop(
+        lambda i, v: v < 10.0,
+        lambda i, v: (i + 1, v * x),
+        [0, cr.constant(start, cr.float64)],
+        name="powers",
+    )
+    return x, loop[1] * 1.0
+
+
+def test_explain_shows_the_loop_variables_of_every_iteration():
+    x, y = _powers(1.0)
+    trace = cr.explain(y, {x: 2.0})
+    loop = trace.node("powers/While")
+    assert loop.iterations == [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)]
+    assert trace.gradient("x") == 32.0
+    table = trace.table()
+    assert "after 0" in table and "(3, 8)" in table and "after 5" not in table
+    assert "(2, 4)" in trace.table(stats=True)
+    (entry,) = [n for n in trace.to_dict()["nodes"] if n["name"] == "powers/While"]
+    assert entry["iterations"] == [[0, 1.0], [1, 2.0], [2, 4.0], [3, 8.0], [4, 16.0]]
+
+
+def test_a_loop_that_runs_zero_times_shows_its_inputs_only():
+    x, y = _powers(20.0)
+    assert cr.explain(y, {x: 2.0}).node("powers/While").iterations == [(0, 20.0)]
+
+
+def test_traces_without_loops_show_no_iterations():
+    x = cr.placeholder(cr.float64, [], name="x")
+    trace = cr.explain(x * x + 1.0, {x: 3.0})
+    assert all(node.iterations is None for node in trace.nodes)
+    assert all("iterations" not in node for node in trace.to_dict()["nodes"])
+    assert "after" not in trace.table() and "loop" not in trace.table(stats=True)
