@@ -109,6 +109,38 @@ def control_while_limits(tf: Any) -> dict[str, Any]:
             }
 
 
+@program("control_nested")
+def control_nested(tf: Any) -> dict[str, Any]:
+    """``cond`` inside ``while_loop`` and ``while_loop`` inside ``cond``, with the gradients of
+    a variable used both inside and outside the loop."""
+    with tf.Graph().as_default():
+        w = tf.Variable(np.array([0.8, -0.6, 1.1], np.float32), name="w")
+
+        def body(i: Any, v: Any) -> Any:
+            bent = tf.cond(tf.reduce_sum(v) > 0.0, lambda: v * w, lambda: v + w)
+            return i + 1, bent
+
+        looped = tf.while_loop(lambda i, v: i < 4, body, [0, w])[1]
+        pred = tf.placeholder(tf.bool, [])
+        branched = tf.cond(
+            pred,
+            lambda: tf.while_loop(lambda k, v: k < 3, lambda k, v: (k + 1, tf.sin(v) * w), [0, w])[
+                1
+            ],
+            lambda: w * w,
+        )
+        loss = tf.reduce_sum(looped * w) + tf.reduce_sum(branched)
+        grad = tf.gradients(loss, w)[0]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            results: dict[str, Any] = {"looped": sess.run(looped)}
+            for taken in (True, False):
+                value, g = sess.run([branched, grad], {pred: taken})
+                results[f"branched {taken}"] = value
+                results[f"d/dw {taken}"] = g
+    return results
+
+
 @program("control_map_scan_fold")
 def control_map_scan_fold(tf: Any) -> dict[str, Any]:
     """``map_fn``, ``scan``, ``foldl`` and ``foldr`` with their gradients."""
