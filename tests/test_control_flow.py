@@ -618,3 +618,17 @@ def test_traces_without_loops_show_no_iterations():
     assert all(node.iterations is None for node in trace.nodes)
     assert all("iterations" not in node for node in trace.to_dict()["nodes"])
     assert "after" not in trace.table() and "loop" not in trace.table(stats=True)
+
+
+def test_explaining_a_loop_in_a_session_leaves_its_gradients_as_they_were():
+    w = cr.Variable(1.5, dtype=cr.float64)
+    loop = cr.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, cr.sin(v) * w), [0, w])
+    loss = loop[1] * 1.0
+    g = cr.gradients(loss, w)[0]
+    with cr.Session() as s:
+        s.run(w.initializer)
+        before = s.run([loss, g])
+        trace = cr.explain(loss, session=s)
+        assert s.run([loss, g]) == before
+    assert trace.gradient(w.op.name) == pytest.approx(before[1], rel=1e-12)
+    assert [row[1] for row in trace.node(loop[1].op.name).iterations][-1] == before[0]
