@@ -256,6 +256,16 @@ def test_gradients_reach_a_variable_used_inside_and_outside_the_loop(rng):
         np.testing.assert_allclose(s.run(g), expected.numpy(), rtol=1e-12)
 
 
+def test_gradients_reach_constants_captured_by_a_cond_and_a_loop():
+    c = cr.constant(np.array([1.0, -2.0]))
+    k = cr.constant(0.5, dtype=cr.float64)
+    branch = cr.cond(cr.constant(True), lambda: c * c, lambda: c)
+    loop = cr.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, v * k), [0, c])[1]
+    gc, gk = cr.gradients(cr.reduce_sum(branch) + cr.reduce_sum(loop), [c, k])
+    np.testing.assert_allclose(run(gc), 2 * np.array([1.0, -2.0]) + 0.25)
+    np.testing.assert_allclose(run(gk), 2 * 0.5 * (1.0 - 2.0))
+
+
 def test_shape_invariants_let_a_loop_variable_grow():
     x = cr.constant([1.0])
     out = cr.while_loop(
@@ -570,3 +580,55 @@ def test_case_without_default_takes_the_last_pair_and_checks_its_predicate():
     assert run(only, {x: 1.0}) == 2.0
     with pytest.raises(errors.InvalidArgumentError, match="none of its predicates holds"):
         run(only, {x: -1.0})
+
+
+# -- seeing a loop's iterations -------------------------------------------------------------------
+def _powers(start):
+    x = cr.placeholder(cr.float64, [], name="x")
+    loop = cr.while_loop(
+        lambda i, v: v < 10.0,
+        lambda i, v: (i + 1, v * x),
+        [0, cr.constant(start, cr.float64)],
+        name="powers",
+    )
+    return x, loop[1] * 1.0
+
+
+def test_explain_shows_the_loop_variables_of_every_iteration():
+    x, y = _powers(1.0)
+    trace = cr.explain(y, {x: 2.0})
+    loop = trace.node("powers/While")
+    assert loop.iterations == [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)]
+    assert trace.gradient("x") == 32.0
+    table = trace.table()
+    assert "after 0" in table and "(3, 8)" in table and "after 5" not in table
+    assert "(2, 4)" in trace.table(stats=True)
+    (entry,) = [n for n in trace.to_dict()["nodes"] if n["name"] == "powers/While"]
+    assert entry["iterations"] == [[0, 1.0], [1, 2.0], [2, 4.0], [3, 8.0], [4, 16.0]]
+
+
+def test_a_loop_that_runs_zero_times_shows_its_inputs_only():
+    x, y = _powers(20.0)
+    assert cr.explain(y, {x: 2.0}).node("powers/While").iterations == [(0, 20.0)]
+
+
+def test_traces_without_loops_show_no_iterations():
+    x = cr.placeholder(cr.float64, [], name="x")
+    trace = cr.explain(x * x + 1.0, {x: 3.0})
+    assert all(node.iterations is None for node in trace.nodes)
+    assert all("iterations" not in node for node in trace.to_dict()["nodes"])
+    assert "after" not in trace.table() and "loop" not in trace.table(stats=True)
+
+
+def test_explaining_a_loop_in_a_session_leaves_its_gradients_as_they_were():
+    w = cr.Variable(1.5, dtype=cr.float64)
+    loop = cr.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, cr.sin(v) * w), [0, w])
+    loss = loop[1] * 1.0
+    g = cr.gradients(loss, w)[0]
+    with cr.Session() as s:
+        s.run(w.initializer)
+        before = s.run([loss, g])
+        trace = cr.explain(loss, session=s)
+        assert s.run([loss, g]) == before
+    assert trace.gradient(w.op.name) == pytest.approx(before[1], rel=1e-12)
+    assert [row[1] for row in trace.node(loop[1].op.name).iterations][-1] == before[0]

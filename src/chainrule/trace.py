@@ -30,6 +30,7 @@ from .expr import BUILD_LOCK, Expression, expression_value, parse
 from .graph import Graph, Node, Tensor, topological_order
 from .ops import array_ops
 from .ops.base import Constant, Placeholder, convert_to_tensor
+from .ops.control_flow_ops import While
 from .ops.registry import gradient_function
 from .ops.state_ops import VariableOp
 from .runtime.session import Session
@@ -101,6 +102,9 @@ class TraceNode:
     gradient: Any
     source: str = ""
     consumers: list[str] = field(default_factory=list)
+    #: a loop's variables after 0, 1, 2, ... iterations (the first row its inputs, the last
+    #: its results); ``None`` for nodes that are not loops
+    iterations: list[tuple[Any, ...]] | None = None
 
     @property
     def scope(self) -> str:
@@ -148,7 +152,7 @@ class TraceNode:
     def to_dict(self, array_limit: int = INLINE_ARRAY) -> dict[str, Any]:
         """JSON-ready data; a value or gradient of more than ``array_limit`` numbers is left
         out (``null``) and only its statistics are given."""
-        return {
+        data = {
             "name": self.name,
             "op_type": self.op_type,
             "label": self.label,
@@ -168,6 +172,11 @@ class TraceNode:
             "is_constant": self.is_constant,
             "source": self.source,
         }
+        if self.iterations is not None:
+            data["iterations"] = [
+                [_limited_json(v, array_limit) for v in row] for row in self.iterations
+            ]
+        return data
 
 
 def _limited_json(value: Any, limit: int) -> Any:
@@ -198,6 +207,8 @@ class Structure:
     grads: dict[Node, Node]
     edges: list[_EdgeSpec]
     stateless: bool
+    #: each loop of ``order`` and where its kept values hold its loop variables
+    loops: dict[Node, list[int]] = field(default_factory=dict)
     session: Session | None = None
 
 
@@ -255,7 +266,17 @@ def _build_structure(target: Node, fed: frozenset[Node]) -> Structure:
         with graph.name_scope("local_derivatives"):
             edges = _edge_specs(order, fed)
     stateless = all(node.pure and not isinstance(node, VariableOp) for node in order)
-    return Structure(target, order, grads, edges, stateless)
+    return Structure(target, order, grads, edges, stateless, _loops(order))
+
+
+def _loops(order: list[Node]) -> dict[Node, list[int]]:
+    """Have each loop of ``order`` keep its variables at every iteration (the learner sees
+    them); loops built with ``back_prop=False`` keep nothing and are left out."""
+    return {
+        node: node.keep_for_gradient(list(node.body.inputs[: node.count]))
+        for node in order
+        if isinstance(node, While) and node.back_prop
+    }
 
 
 def structure_for(target: Node, fed: frozenset[Node] = frozenset()) -> Structure:
@@ -304,8 +325,13 @@ def explain(
         )
     feed_dict = _resolve_feed(output.graph, expression, feed or {})
     structure = structure_for(output, frozenset(feed_dict))
-    values, grads, locals_ = _run(structure, feed_dict, session)
-    return Trace(structure, expression, frozenset(feed_dict), values, grads, locals_)
+    values, grads, locals_, kept = _run(structure, feed_dict, session)
+    trace = Trace(structure, expression, frozenset(feed_dict), values, grads, locals_)
+    for loop, positions in structure.loops.items():
+        history, *final = kept[loop]
+        rows = [tuple(_plain(entry[k]) for k in positions) for entry in history.items]
+        trace.node(loop.name).iterations = [*rows, tuple(_plain(v) for v in final)]
+    return trace
 
 
 def _resolve_feed(
@@ -351,28 +377,31 @@ def _feed_node(graph: Graph, expression: Expression | None, key: Any) -> Node:
 
 def _run(
     structure: Structure, feed: dict[Node, Any], session: Session | None
-) -> tuple[list[Any], dict[Node, Any], dict[int, Any]]:
-    """One ``Session.run`` of every value, every gradient and every local derivative."""
+) -> tuple[list[Any], dict[Node, Any], dict[int, Any], dict[Node, Any]]:
+    """One ``Session.run`` of every value, every gradient, every local derivative and what
+    each loop kept of its iterations."""
     grad_nodes = [n for n in structure.order if n.outputs and n.outputs[0] in structure.grads]
     local_specs = [i for i, spec in enumerate(structure.edges) if spec.local is not None]
     fetches = (
         [n.outputs[0] if n.outputs else n for n in structure.order],
         [structure.grads[n.outputs[0]] for n in grad_nodes],
         [structure.edges[i].local for i in local_specs],
+        [[loop.outputs[-1], *loop.outputs[: loop.count]] for loop in structure.loops],
     )
     if session is not None:
-        values, grads, locals_ = session.run(fetches, feed)
+        values, grads, locals_, kept = session.run(fetches, feed)
     elif structure.stateless:
         if structure.session is None:
             structure.session = Session(graph=structure.target.graph)
-        values, grads, locals_ = structure.session.run(fetches, feed)
+        values, grads, locals_, kept = structure.session.run(fetches, feed)
     else:
         with Session(graph=structure.target.graph) as fresh:
-            values, grads, locals_ = fresh.run(fetches, feed)
+            values, grads, locals_, kept = fresh.run(fetches, feed)
     return (
         values,
         dict(zip(grad_nodes, grads, strict=True)),
         dict(zip(local_specs, locals_, strict=True)),
+        dict(zip(structure.loops, kept, strict=True)),
     )
 
 
@@ -539,16 +568,12 @@ class Trace:
         if stats:
             return _stats_table(self.nodes)
         header = ("node", "op", "inputs", "value", "gradient")
-        rows = [
-            (
-                tn.name,
-                tn.op_type,
-                ", ".join(tn.inputs),
-                format_value(tn.value, digits),
-                "-" if tn.gradient is None else format_value(tn.gradient, digits),
-            )
-            for tn in self.nodes
-        ]
+        rows: list[tuple[str, ...]] = []
+        for tn in self.nodes:
+            value = format_value(tn.value, digits)
+            gradient = "-" if tn.gradient is None else format_value(tn.gradient, digits)
+            rows.append((tn.name, tn.op_type, ", ".join(tn.inputs), value, gradient))
+            rows.extend(("", label, "", text, "") for label, text in _iteration_rows(tn, digits))
         return _format_table(header, rows)
 
     def summary(self) -> str:
@@ -662,7 +687,19 @@ def _stats_table(nodes: list[TraceNode]) -> str:
         first = (tn.name, tn.op_type, shape, tn.dtype or "-")
         rows.append((*first, "value", *_stats_cells(tn.value_stats, tn.value)))
         rows.append(("", "", "", "", "grad", *_stats_cells(tn.gradient_stats, tn.gradient)))
+        for label, text in _iteration_rows(tn, 4):
+            rows.append(("", label, "", "", "loop", text, *[""] * 6))
     return _format_table(_STATS_HEADER, rows)
+
+
+def _iteration_rows(tn: TraceNode, digits: int) -> list[tuple[str, str]]:
+    """A loop's variables after each iteration, one (label, values) row per iteration."""
+    if tn.iterations is None:
+        return []
+    return [
+        (f"after {k}", "(" + ", ".join(format_value(v, digits) for v in row) + ")")
+        for k, row in enumerate(tn.iterations)
+    ]
 
 
 def _stats_cells(stats: Stats | None, value: Any) -> tuple[str, ...]:

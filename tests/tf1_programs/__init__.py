@@ -27,6 +27,7 @@ AREAS = (
     "dynamic_shapes",
     "cnn",
     "data",
+    "control_flow",
 )
 
 

@@ -37,7 +37,6 @@ from ..graph import Node, Tensor, get_default_graph, topological_order, with_nod
 from . import array_ops
 from .array_ops import concat, zeros_like
 from .base import (
-    Constant,
     Operation,
     Placeholder,
     convert_to_tensor,
@@ -191,7 +190,7 @@ def _trace(
         flat = [_as_output(leaf) for leaf in leaves if not _is_effect(leaf)]
         own = {id(t.op) for t in args}
         inside = own | _made_since(graph, start)
-        flat = [t if id(t.op) in inside or _is_free(t) else identity(t) for t in flat]
+        flat = [t if id(t.op) in inside else identity(t) for t in flat]
     inside = own | _made_since(graph, start)
     for op in _needed([*flat, *effects], inside):
         _rewire(op, inside, captures)
@@ -235,17 +234,12 @@ def _typed(value: Any) -> Tensor:
     return convert_to_tensor(value, dtype_hint=default_dtype_for(value))
 
 
-def _is_free(tensor: Tensor) -> bool:
-    """Tensors a sub-graph may use as they are: constants, which it computes itself."""
-    return isinstance(tensor.op, Constant)
-
-
 def _rewire(op: Node, inside: set[int], captures: _Captures) -> None:
     """Give ``op`` the captures' placeholders for its inputs from outside the sub-graph."""
     inputs = list(op.inputs)
     changed = False
     for i, tensor in enumerate(inputs):
-        if id(tensor.op) in inside or _is_free(tensor):
+        if id(tensor.op) in inside:
             continue
         inner = captures.placeholder_for(tensor)
         inputs[i] = inner
