@@ -159,3 +159,10 @@ def test_char_rnn_example_learns_its_text(tmp_path):
     assert losses[0] > 3.0 and losses[-1] < 0.5, losses
     written = re.search(r"the network writes: '(.*)'$", text, re.M).group(1)
     assert written.startswith("backpropagation is the chain")
+
+
+def test_newton_example_shows_every_iteration_and_the_gradient_through_the_loop(tmp_path):
+    text = run_example("newton_sqrt.py", tmp_path, "2")
+    assert re.findall(r"^  after (\d+):", text, re.M) == ["0", "1", "2", "3", "4", "5"]
+    assert "root = 1.414213562373095" in text
+    assert "d root / d a = 0.353553390593274" in text

@@ -376,3 +376,11 @@ def test_parsing_and_explaining_from_several_threads():
         results = list(pool.map(job, range(24)))
     assert results == [(9.0 * i, 6.0 * i, 1.0) for i in range(24)]
     assert len(cr.get_default_graph().get_operations()) == 0
+
+
+def test_explaining_a_later_output_of_an_op_shows_that_output():
+    """``moments`` is one op of two outputs: a trace of the variance is about the variance."""
+    mean, variance = cr.nn.moments(cr.constant([1.0, 2.0, 4.0], dtype=cr.float64), [0])
+    assert cr.explain(variance).value == pytest.approx(42 / 27)
+    assert cr.explain(mean).value == pytest.approx(7 / 3)
+    assert cr.explain(variance).gradient(variance) == 1.0

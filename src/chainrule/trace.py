@@ -375,16 +375,25 @@ def _feed_node(graph: Graph, expression: Expression | None, key: Any) -> Node:
     raise InvalidArgumentError(f"cannot feed {key!r}: use graph nodes or their names as keys")
 
 
+def _shown_tensor(op: Node, target: Tensor) -> Any:
+    """The tensor a trace shows for ``op``: the target itself, else the op's first output
+    (an op without outputs, such as an update, is run for its effect)."""
+    if op is target.op:
+        return target
+    return op.outputs[0] if op.outputs else op
+
+
 def _run(
     structure: Structure, feed: dict[Node, Any], session: Session | None
 ) -> tuple[list[Any], dict[Node, Any], dict[int, Any], dict[Node, Any]]:
     """One ``Session.run`` of every value, every gradient, every local derivative and what
     each loop kept of its iterations."""
-    grad_nodes = [n for n in structure.order if n.outputs and n.outputs[0] in structure.grads]
+    shown = {n: _shown_tensor(n, structure.target) for n in structure.order}
+    grad_nodes = [n for n in structure.order if shown[n] in structure.grads]
     local_specs = [i for i, spec in enumerate(structure.edges) if spec.local is not None]
     fetches = (
-        [n.outputs[0] if n.outputs else n for n in structure.order],
-        [structure.grads[n.outputs[0]] for n in grad_nodes],
+        [shown[n] for n in structure.order],
+        [structure.grads[shown[n]] for n in grad_nodes],
         [structure.edges[i].local for i in local_specs],
         [[loop.outputs[-1], *loop.outputs[: loop.count]] for loop in structure.loops],
     )
