@@ -185,3 +185,16 @@ def test_a_whole_graph_in_name_scopes_and_collapsed_scopes():
     assert ("n0", "scope_layer") in edges and all(src != dst for src, dst in edges)
     assert top_level_scopes(graph.get_operations()) == ["layer"]
     assert "layer/w" in cr.to_dot(cr.explain(z, {x: np.ones((3, 2))}))
+
+
+def test_a_loop_is_drawn_as_a_box_holding_its_condition_and_body():
+    a = cr.placeholder(cr.float64, [], name="a")
+    _, root = cr.while_loop(
+        lambda k, x: cr.abs(x * x - a) > 1e-12,
+        lambda k, x: (k + 1, (x + a / x) / 2.0),
+        [cr.constant(0), a],
+    )
+    for text in (cr.to_dot(root), cr.to_dot(cr.explain(root, {"a": 2.0}))):
+        assert 'label="while";' in text and 'label="cond";' in text and 'label="body";' in text
+        assert "while/body/RealDiv_1" in text and "while/cond/Greater" in text
+    assert "value = 1.4142" in cr.to_dot(cr.explain(root, {"a": 2.0}))

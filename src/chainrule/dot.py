@@ -98,6 +98,7 @@ def to_dot(
     else:
         output = trace.target if trace is not None else subject
         forward = trace.structure.order if trace is not None else topological_order([output])
+    forward = with_subgraphs(forward)
     ids = {node: f"n{i}" for i, node in enumerate(forward)}
     boxes = _collapsed_boxes(forward, collapsed_scopes)
     shown = [node for node in forward if node not in boxes]
@@ -157,6 +158,19 @@ def _box_lines(boxes: dict[Node, str]) -> dict[str, str]:
     return lines
 
 
+def with_subgraphs(forward: list[Node]) -> list[Node]:
+    """``forward`` with the operations of every sub-graph (a loop's condition and body, a
+    conditional's branches) placed before the op that runs them; their name scopes put them
+    inside that op's box."""
+    drawn: dict[Node, None] = {}
+    for op in forward:
+        for subgraph in op.subgraphs():
+            inner = [t.op for t in subgraph.inputs] + subgraph.operations()
+            drawn.update((node, None) for node in with_subgraphs(inner) if node not in drawn)
+        drawn.setdefault(op, None)
+    return list(drawn)
+
+
 def _node_line(
     node: Node, node_id: str, trace: Trace | None, show_gradients: bool, is_output: bool
 ) -> str:
@@ -164,7 +178,7 @@ def _node_line(
     parts = [label]
     if node.name != label:
         parts.append(node.name)
-    if trace is not None:
+    if trace is not None and node in trace.structure.order:
         info = trace.node(node)
         if info.shape != ():
             parts.append(_shape_text(info.shape))

@@ -546,6 +546,11 @@ class Node(metaclass=OperationType):
     weak: bool
 
     # -- what is known of the value when the graph is built -------------------------------------
+    def subgraphs(self) -> tuple[Any, ...]:
+        """The sub-graphs the op runs (a loop's condition and body, a conditional's branches),
+        each with ``inputs`` and ``operations()``; pictures draw them inside the op's scope."""
+        return ()
+
     def known_value(self) -> Any:
         """The value as far as the graph tells it (TF1's constant-value-partial inference), for
         int scalars, vectors and matrices holding sizes: an int, or nested tuples of ints and

@@ -341,6 +341,9 @@ class Cond(Operation):
     def writes(self) -> tuple[Any, ...]:
         return tuple(dict.fromkeys(w for b in self.branches for w in b.writes()))
 
+    def subgraphs(self) -> tuple[Subgraph, ...]:
+        return tuple(self.branches)
+
     def keep_for_gradient(self, branch: int, tensors: Sequence[Tensor]) -> list[int]:
         """Have runs that take ``branch`` keep ``tensors`` (values inside it) in the last
         output; their positions there. Plans compiled from then on keep them."""
@@ -654,6 +657,9 @@ class While(Operation):
 
     def writes(self) -> tuple[Any, ...]:
         return tuple(dict.fromkeys((*self.cond.writes(), *self.body.writes())))
+
+    def subgraphs(self) -> tuple[Subgraph, ...]:
+        return (self.cond, self.body)
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
         """Compile the condition and the body once; each run loops in Python."""
