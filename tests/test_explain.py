@@ -384,3 +384,17 @@ def test_explaining_a_later_output_of_an_op_shows_that_output():
     assert cr.explain(variance).value == pytest.approx(42 / 27)
     assert cr.explain(mean).value == pytest.approx(7 / 3)
     assert cr.explain(variance).gradient(variance) == 1.0
+
+
+def test_gradients_flow_into_a_loop_whose_counter_is_an_integer():
+    """A loop's first output is its int counter; its float variable still takes a gradient."""
+    a = cr.placeholder(cr.float64, [], name="a")
+    _, root = cr.while_loop(
+        lambda k, x: k < 3,
+        lambda k, x: (k + 1, x * a),
+        [cr.constant(0), cr.constant(1.0, cr.float64)],
+    )
+    trace = cr.explain(root, {"a": 2.0})
+    assert trace.value == 8.0 and trace.gradient("a") == pytest.approx(12.0)
+    into_loop = {e.src: e.flows for e in trace.edges if e.dst == root.op.name}
+    assert into_loop["a"] is True

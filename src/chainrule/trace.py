@@ -217,12 +217,16 @@ def _maybe_scalar(node: Node) -> bool:
     return node.shape is None or all(d in (None, 1) for d in node.shape)
 
 
-def _takes_gradient(node: Node) -> bool:
-    return node.dtype is None or node.dtype.is_floating
+def _takes_gradient(value: Tensor) -> bool:
+    return value.dtype is None or value.dtype.is_floating
 
 
-def _edge_flows(src: Node, dst: Node) -> bool:
-    if not (dst.differentiable and _takes_gradient(src) and _takes_gradient(dst)):
+def _edge_flows(src: Tensor, dst: Node) -> bool:
+    """Whether a gradient can flow from ``dst`` back into its input ``src`` (through any of
+    ``dst``'s outputs: a loop's counter is an integer, its other variables need not be)."""
+    if not (dst.differentiable and _takes_gradient(src)):
+        return False
+    if not any(_takes_gradient(out) for out in dst.outputs):
         return False
     try:
         return gradient_function(dst) is not None
@@ -238,7 +242,7 @@ def _edge_specs(order: list[Node], fed: frozenset[Node]) -> list[_EdgeSpec]:
         flows = [_edge_flows(src, dst) for src in dst.inputs]
         locals_: list[Node | None] = [None] * len(dst.inputs)
         wanted = [f and _maybe_scalar(src) for f, src in zip(flows, dst.inputs, strict=True)]
-        if _maybe_scalar(dst) and any(wanted):
+        if len(dst.outputs) == 1 and _maybe_scalar(dst) and any(wanted):
             locals_ = _scalar_local_derivatives(dst)
         for index, src in enumerate(dst.inputs):
             local = locals_[index] if wanted[index] else None
