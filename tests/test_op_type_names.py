@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import chainrule as cr  # registers the built-in op types
+import chainrule.distributed.ops  # noqa: F401 - registers the collectives' op types
 import chainrule.train  # noqa: F401 - registers the optimizers' op types
 from chainrule.graph import Node
 from chainrule.ops.base import Constant, Operation, Placeholder

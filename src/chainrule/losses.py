@@ -15,7 +15,7 @@ from .errors import InvalidArgumentError, ShapeError
 from .graph import GraphKeys, Tensor, get_default_graph
 from .ops import array_ops
 from .ops.base import constant, convert_to_tensor
-from .ops.logic_ops import equal, not_equal, where
+from .ops.logic_ops import div_no_nan, not_equal
 from .ops.math_ops import (
     abs,  # noqa: A004 - TF1's name
     add_n,
@@ -82,13 +82,6 @@ def _is_number(value: Any) -> bool:
 VALUE = "value"
 
 
-def _div_no_nan(total: Tensor, denominator: Tensor) -> Tensor:
-    """``total / denominator``, and 0 where the denominator is 0 (as TF1's ``div_no_nan``)."""
-    empty = equal(denominator, 0.0)
-    safe = where(empty, array_ops.ones_like(denominator), denominator)
-    return where(empty, array_ops.zeros_like(total), total / safe, name=VALUE)
-
-
 def _reduce(losses: Tensor, weights: Any, reduction: str) -> Tensor:
     """Weight ``losses`` and reduce them as ``reduction`` says."""
     if _is_number(weights):
@@ -104,9 +97,9 @@ def _reduce(losses: Tensor, weights: Any, reduction: str) -> Tensor:
     if reduction == Reduction.SUM_OVER_BATCH_SIZE:
         return divide(total, reduce_sum(ones), name=VALUE)
     if reduction == Reduction.MEAN:
-        return _div_no_nan(total, reduce_sum(weights * ones))
+        return div_no_nan(total, reduce_sum(weights * ones), name=VALUE)
     present = cast(not_equal(weights, 0.0), losses.dtype) * ones
-    return _div_no_nan(total, reduce_sum(present))
+    return div_no_nan(total, reduce_sum(present), name=VALUE)
 
 
 def _reduce_by_number(losses: Tensor, weight: float, reduction: str) -> Tensor:

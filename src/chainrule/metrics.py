@@ -20,7 +20,7 @@ from .errors import InvalidArgumentError, ShapeError
 from .graph import GraphKeys, Node, Tensor, control_dependencies
 from .ops import array_ops, shape_ops, slice_ops
 from .ops.base import convert_to_tensor
-from .ops.logic_ops import equal, greater, logical_and, logical_not, where
+from .ops.logic_ops import div_no_nan, equal, greater, logical_and, logical_not, where
 from .ops.math_ops import cast, log, maximum, minimum, squared_difference
 from .ops.reduction_ops import reduce_sum
 from .ops.shapes import fmt, is_known
@@ -313,13 +313,6 @@ def _confusion_at_thresholds(
     return values, updates
 
 
-def _div_no_nan(x: Tensor, y: Tensor, name: str | None = None) -> Tensor:
-    """``x / y``, and 0 where ``y`` is 0 (TF1's ``div_no_nan``)."""
-    empty = equal(y, 0.0)
-    safe = where(empty, array_ops.ones_like(y), y)
-    return where(empty, array_ops.zeros_like(x), x / safe, name=name)
-
-
 def _interpolated_pr_area(counts: dict[str, Node], name: str) -> Node:
     """TF1's careful interpolation of the PR curve (Davis & Goadrich): between two thresholds
     precision is interpolated along the true positives, not linearly in recall."""
@@ -334,15 +327,15 @@ def _interpolated_pr_area(counts: dict[str, Node], name: str) -> Node:
 
     positives = tp + fp
     dtp = left(tp) - right(tp)
-    slope = _div_no_nan(dtp, maximum(left(positives) - right(positives), 0.0))
+    slope = div_no_nan(dtp, maximum(left(positives) - right(positives), 0.0))
     intercept = right(tp) - slope * right(positives)
     both = logical_and(greater(left(positives), 0.0), greater(right(positives), 0.0))
     ratio = where(
         both,
-        _div_no_nan(left(positives), maximum(right(positives), 0.0)),
+        div_no_nan(left(positives), maximum(right(positives), 0.0)),
         array_ops.ones_like(right(positives)),
     )
-    increments = _div_no_nan(
+    increments = div_no_nan(
         slope * (dtp + intercept * log(ratio)), maximum(right(tp) + right(fn), 0.0)
     )
     return reduce_sum(increments, name=name)

@@ -29,6 +29,7 @@ from .registry import NotDifferentiable, RegisterGradient
 from .shapes import Shape
 
 __all__ = [
+    "div_no_nan",
     "where",
     "where_v2",
     "equal",
@@ -221,6 +222,14 @@ def where_v2(condition: Any, x: Any = None, y: Any = None, name: str | None = No
     if x is None or y is None:
         raise InvalidArgumentError("where_v2() needs both x and y, or neither")
     return Select(condition, x, y, name=name)
+
+
+def div_no_nan(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """``x / y``, and 0 where ``y`` is 0 (TF1's ``div_no_nan``: averages over nothing are 0)."""
+    x, y = lift_operands([x, y])
+    empty = equal(y, 0.0)
+    safe = where_v2(empty, array_ops.ones_like(y), y)
+    return where_v2(empty, array_ops.zeros_like(x), x / safe, name=name)
 
 
 def _row_condition(condition: Tensor, x: Tensor, y: Tensor) -> Tensor:
