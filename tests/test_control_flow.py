@@ -188,7 +188,7 @@ def _torch_power_loop(x, a):
 def test_while_loop_value_and_gradients_match_torch_and_finite_differences(rng):
     x = rng.uniform(0.1, 0.5, (2, 2))
     a = rng.uniform(1.0, 1.5, (2, 2))
-    check_op(_cr_power_loop, _torch_power_loop, [x, a])
+    check_op(_cr_power_loop, _torch_power_loop, [x, a], second_order=True)
 
 
 def test_while_loop_count_is_known_only_at_run_time():
@@ -345,7 +345,7 @@ def test_cond_inside_while_loop_matches_torch(rng):
             v = v * 0.9 - 0.3 if v.sum() > 0 else torch.sin(v) + 0.5
         return v
 
-    check_op(cr_fn, torch_fn, [rng.uniform(0.1, 0.3, (3,))])
+    check_op(cr_fn, torch_fn, [rng.uniform(0.1, 0.3, (3,))], second_order=True)
 
 
 def test_while_loop_inside_cond_matches_torch(rng):
@@ -364,16 +364,70 @@ def test_while_loop_inside_cond_matches_torch(rng):
         return v
 
     x = rng.uniform(0.5, 1.0, (3,))
-    check_op(cr_fn, torch_fn, [x, rng.uniform(1.2, 1.5, (3,))])
-    check_op(cr_fn, torch_fn, [x, -rng.uniform(1.2, 1.5, (3,))])
+    check_op(cr_fn, torch_fn, [x, rng.uniform(1.2, 1.5, (3,))], second_order=True)
+    check_op(cr_fn, torch_fn, [x, -rng.uniform(1.2, 1.5, (3,))], second_order=True)
 
 
-def test_second_derivatives_through_a_loop_are_refused_clearly():
+def _torch_derivatives(fn, x0, order):
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    value, found = fn(x), []
+    for _ in range(order):
+        (value,) = torch.autograd.grad(value, x, create_graph=True)
+        found.append(value.item())
+    return found
+
+
+def test_second_and_third_derivatives_through_a_loop_match_torch():
     x = cr.placeholder(cr.float64, [])
-    y = cr.while_loop(lambda v: v < 10.0, lambda v: v * v + 1.0, [x])
-    g = cr.gradients(y, x)[0]
-    with pytest.raises(errors.GraphError, match="second derivatives through while_loop"):
-        cr.gradients(g, x)
+    y = cr.while_loop(lambda v: v < 50.0, lambda v: v * v + cr.exp(v * 0.1), [x])
+    first = cr.gradients(y, x)[0]
+    second = cr.gradients(first, x)[0]
+    third = cr.gradients(second, x)[0]
+
+    def torch_loop(v):
+        while v < 50.0:
+            v = v * v + torch.exp(v * 0.1)
+        return v
+
+    got = run([first, second, third], {x: 1.5})
+    np.testing.assert_allclose(got, _torch_derivatives(torch_loop, 1.5, 3), rtol=1e-12)
+
+
+def test_second_derivatives_of_two_losses_through_one_loop_add_up():
+    x = cr.placeholder(cr.float64, [])
+    y = cr.while_loop(lambda v: v < 50.0, lambda v: v * v + cr.exp(v * 0.1), [x])
+    both = cr.gradients([cr.gradients(y, x)[0], cr.gradients(cr.sin(y), x)[0]], x)[0]
+
+    def torch_both(v):
+        while v < 50.0:
+            v = v * v + torch.exp(v * 0.1)
+        return v + torch.sin(v)
+
+    expected = _torch_derivatives(torch_both, 1.5, 2)[1]
+    assert run(both, {x: 1.5}) == pytest.approx(expected, rel=1e-12)
+
+
+def test_hessian_through_nested_loops_matches_torch(rng):
+    x = cr.placeholder(cr.float64, [3])
+
+    def inner(v):
+        step = lambda j, u: (j + 1, cr.sin(u) * v + u)  # noqa: E731
+        return cr.while_loop(lambda j, u: j < 2, step, [0, v])[1]
+
+    y = cr.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, inner(v) * 0.5), [0, x])[1]
+    hessian = cr.hessians(cr.reduce_sum(y * y), x)[0]
+
+    def torch_loss(v):
+        for _ in range(3):
+            u = v
+            for _ in range(2):
+                u = torch.sin(u) * v + u
+            v = u * 0.5
+        return (v * v).sum()
+
+    x0 = rng.uniform(-0.5, 0.5, (3,))
+    expected = torch.autograd.functional.hessian(torch_loss, torch.tensor(x0)).numpy()
+    np.testing.assert_allclose(run(hessian, {x: x0}), expected, rtol=1e-10, atol=1e-12)
 
 
 def test_back_prop_false_gives_no_gradient():

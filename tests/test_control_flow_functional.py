@@ -19,6 +19,7 @@ def test_map_fn_matches_a_python_loop(rng):
         lambda x, w: cr.map_fn(lambda row: cr.tanh(row * w) + cr.reduce_sum(row), x),
         lambda x, w: torch.stack([torch.tanh(row * w) + row.sum() for row in x]),
         [rng.standard_normal((4, 3)), rng.standard_normal((3,))],
+        second_order=True,
     )
 
 
@@ -53,6 +54,7 @@ def test_scan_matches_a_python_loop(rng, reverse):
         lambda x, a0: cr.scan(lambda acc, row: acc * cr.sin(row) + row, x, a0, reverse=reverse),
         torch_scan,
         [rng.standard_normal((5, 2)), rng.standard_normal((2,))],
+        second_order=True,
     )
 
 
@@ -71,11 +73,17 @@ def test_foldl_and_foldr_match_python_loops(rng):
 
     inputs = [rng.standard_normal((4, 3)), rng.standard_normal((3,))]
     fn = lambda acc, row: acc * 0.5 + cr.cos(row) * acc  # noqa: E731
-    check_op(lambda x, a0: cr.foldl(fn, x, a0), lambda x, a0: torch_fold(x, a0, list), inputs)
+    check_op(
+        lambda x, a0: cr.foldl(fn, x, a0),
+        lambda x, a0: torch_fold(x, a0, list),
+        inputs,
+        second_order=True,
+    )
     check_op(
         lambda x, a0: cr.foldr(fn, x, a0),
         lambda x, a0: torch_fold(x, a0, lambda t: list(t)[::-1]),
         inputs,
+        second_order=True,
     )
 
 

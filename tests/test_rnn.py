@@ -8,6 +8,7 @@ import torch
 
 import chainrule as cr
 from chainrule import checks
+from oracle import check_op
 
 rnn_cell = cr.nn.rnn_cell
 B, T, D, H = 3, 5, 4, 6
@@ -286,6 +287,34 @@ def test_dynamic_rnn_gradient_matches_finite_differences(rng):
         return cr.reduce_sum(out * out) + cr.reduce_sum(state.c)
 
     assert checks.gradient_error(loss, [x, kernel]) < 1e-6
+
+
+def test_dynamic_rnn_second_derivatives_match_torch_lstm(rng):
+    """Second derivatives through the LSTM's loop, against PyTorch's ``nn.LSTM``."""
+    x0 = _inputs(rng, batch=2, steps=3)
+    kernel0 = rng.standard_normal((D + H, 4 * H)) * 0.3
+
+    def cr_fn(xs, k):
+        cell = rnn_cell.BasicLSTMCell(H, name=f"cell_{len(cr.global_variables())}")
+        cell.dtype = cr.float64
+        cell.built = True
+        cell.kernel, cell.bias = k, cr.zeros([4 * H], cr.float64)
+        return cr.nn.dynamic_rnn(cell, xs, dtype=cr.float64)[0]
+
+    def torch_fn(xs, k):
+        i, j, f, o = torch.split(k, H, dim=1)
+        w = torch.cat([i, f, j, o], dim=1)  # PyTorch's gate order
+        lstm = torch.nn.LSTM(D, H, batch_first=True).double()
+        bias = torch.cat([torch.zeros(H), torch.ones(H), torch.zeros(2 * H)]).double()
+        weights = {
+            "weight_ih_l0": w[:D].T,
+            "weight_hh_l0": w[D:].T,
+            "bias_ih_l0": bias,
+            "bias_hh_l0": torch.zeros_like(bias),
+        }
+        return torch.func.functional_call(lstm, weights, (xs,))[0]
+
+    check_op(cr_fn, torch_fn, [x0, kernel0], second_order=True, finite_differences=False)
 
 
 def test_bidirectional_dynamic_rnn_reads_each_sequence_backwards(rng):

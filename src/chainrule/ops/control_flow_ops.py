@@ -15,13 +15,17 @@ hands its ``backprop`` to ``set_differentiator``, as the ops layer may not impor
   gradients (the untaken one gives zeros); so nested conds and second derivatives work;
 - a ``While`` keeps the loop variables of each iteration (TF1 keeps them on a stack), and its
   gradient ``WhileGrad`` runs the body's vector-Jacobian product backwards over them,
-  summing the gradients of the captured tensors.
+  summing the gradients of the captured tensors;
+- a ``WhileGrad`` is a loop over kept iterations, and its gradient is another one, running
+  the other way: it gives the gradients of the kept values too (per iteration), which the
+  ``While``'s gradient then feeds into its own product. So second (and higher) derivatives
+  go through loops.
 
 What a gradient reads of the forward pass is kept by the forward op (``keep_for_gradient``):
 a ``Cond`` keeps the values of impure operations (random draws, updates) so that its gradient
 sees the same ones, and computes pure values again (so that second derivatives see their
 dependence on the inputs); a ``While`` keeps the body values its gradient reads, per
-iteration. Second derivatives through a ``While`` are not built yet.
+iteration, and a second derivative sees their dependence through their own gradients.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from .base import (
     default_dtype_for,
     shape_matches,
 )
-from .math_ops import cast, identity
+from .math_ops import AddN, cast, identity
 from .registry import NotDifferentiable, RegisterGradient
 from .shape_ops import expand_dims, reshape, shape
 from .shapes import Shape, fmt
@@ -276,22 +280,41 @@ def _grad_or_zeros(table: dict[Tensor, Tensor], x: Tensor) -> Tensor:
     return zeros_like(x) if grad is None else grad
 
 
-def _backprop(ys: Sequence[Tensor], grad_ys: Sequence[Tensor], xs: Sequence[Tensor]) -> dict:
+def _backprop(
+    ys: Sequence[Tensor],
+    grad_ys: Sequence[Tensor],
+    xs: Sequence[Tensor],
+    stop_gradients: Sequence[Tensor] = (),
+) -> dict:
+    """The gradient table of ``ys`` (seeded with ``grad_ys``) for the tensors down to ``xs``;
+    gradients stop at ``stop_gradients`` (values fed to a sub-graph)."""
     if _differentiate is None:  # pragma: no cover - chainrule's import sets it
         raise GraphError("gradients of control flow need chainrule.autodiff")
     if not ys:
         return {}
-    return _differentiate(list(ys), list(grad_ys), list(xs))
+    return _differentiate(list(ys), list(grad_ys), list(xs), list(stop_gradients))
 
 
 class Kept:
     """What a ``Cond`` or ``While`` keeps for its gradient (``items``): one value, opaque to
-    NumPy, so that a run's checks see an object, not numbers."""
+    NumPy, so that a run's checks see an object, not numbers. A gradient of kept values is
+    one too: per iteration, a dict from slot to gradient."""
 
     __slots__ = ("items",)
 
     def __init__(self, items: Any):
         self.items = items
+
+    def __add__(self, other: Kept) -> Kept:
+        """Two gradients of the same kept values summed, slot by slot (``AddN`` adds them)."""
+        return Kept([_add_slots(a, b) for a, b in zip(self.items, other.items, strict=True)])
+
+
+def _add_slots(a: dict[int, Any], b: dict[int, Any]) -> dict[int, Any]:
+    total = dict(a)
+    for slot, value in b.items():
+        total[slot] = total[slot] + value if slot in total else value
+    return total
 
 
 # -- cond ----------------------------------------------------------------------------------------
@@ -718,41 +741,46 @@ class While(Operation):
 
 @RegisterGradient("While")
 def _while_grad(op: While, *grads: Tensor | None) -> list[Tensor | None]:
-    """``WhileGrad``: the body's vector-Jacobian product, run backwards over the kept values."""
+    """A ``WhileGrad`` running the body's vector-Jacobian product backwards over the kept
+    iterations, carrying the loop variables' gradients and summing the captured tensors'.
+    A gradient of the kept values themselves (on the way to second derivatives) seeds each
+    iteration's product too."""
     result: list[Tensor | None] = [None] * len(op.inputs)
-    if not op.back_prop:
-        return result
-    count = op.count
-    body_inputs = op.body.inputs
+    count, body_inputs = op.count, op.body.inputs
     loop_vars = [i for i in range(count) if _floating(op.outputs[i])]
     captured = [i for i in range(count, len(body_inputs)) if _floating(op.inputs[i])]
-    if not loop_vars:
+    if not op.back_prop or not loop_vars:
         return result
-    grad_ys = [grads[i] if grads[i] is not None else zeros_like(op.outputs[i]) for i in loop_vars]
-    scope = op.name + "_grad"
-    graph = op.graph
+    kept_grad = grads[count]
+    kept_slots = _kept_slots(kept_grad) if kept_grad is not None else []
+    scope, graph = op.name + "_grad", op.graph
     seeds = _placeholders_like([body_inputs[i] for i in loop_vars], scope, "grad")
+    kept_seeds = _placeholders_like([op.saved[k] for k in kept_slots], scope, "kept_grad")
+    sums = _placeholders_like([body_inputs[i] for i in captured], scope, "sum")
+    ys = [*(op.body.outputs[i] for i in loop_vars), *(op.saved[k] for k in kept_slots)]
     with graph.name_scope(scope + "/body/"):
-        table = _backprop([op.body.outputs[i] for i in loop_vars], seeds, body_inputs)
-        outs = [_grad_or_zeros(table, body_inputs[i]) for i in (*loop_vars, *captured)]
-    saved = _read_by_gradient(op.body, Subgraph((*body_inputs, *seeds), tuple(outs)))
-    captured_inputs = body_inputs[count:]
-    read = _reached(outs, (*body_inputs, *saved, *seeds))
+        table = _backprop(ys, [*seeds, *kept_seeds], body_inputs)
+        carried = [_grad_or_zeros(table, body_inputs[i]) for i in loop_vars]
+        carried += [
+            s + _grad_or_zeros(table, body_inputs[i]) for s, i in zip(sums, captured, strict=False)
+        ]
+    fed = (*kept_seeds, *seeds, *sums)
+    saved = _read_by_gradient(op.body, Subgraph((*body_inputs, *fed), tuple(carried)))
+    read = _reached(carried, (*body_inputs, *saved, *fed))
     loop_inputs = [t for t in body_inputs[:count] if id(t) in read]
-    kept = op.keep_for_gradient([*loop_inputs, *saved])
-    vjp = Subgraph((*loop_inputs, *captured_inputs, *saved, *seeds), tuple(outs))
+    kept = [(op.outputs[count], op.keep_for_gradient([*loop_inputs, *saved]))]
+    if kept_grad is not None:
+        kept.append((kept_grad, kept_slots))
+    fn = Subgraph(
+        (*loop_inputs, *saved, *kept_seeds, *body_inputs[count:], *seeds, *sums), tuple(carried)
+    )
+    start = [
+        *(grads[i] if grads[i] is not None else zeros_like(op.outputs[i]) for i in loop_vars),
+        *(zeros_like(op.inputs[i]) for i in captured),
+    ]
     with graph.name_scope(scope + "/"):
-        grad_op = WhileGrad(
-            op.outputs[-1],
-            [op.inputs[i] for i in range(count, len(body_inputs))],
-            grad_ys,
-            vjp,
-            len(loop_vars),
-            [op.inputs[i] for i in (*loop_vars, *captured)],
-            kept,
-            len(loop_inputs),
-        )
-    for out, i in zip(_outputs(grad_op), (*loop_vars, *captured), strict=True):
+        grad_op = WhileGrad(kept, op.inputs[count : len(body_inputs)], start, fn, backwards=True)
+    for i, out in zip((*loop_vars, *captured), grad_op.outputs, strict=False):
         result[i] = out
     return result
 
@@ -779,75 +807,185 @@ def _read_by_gradient(body: Subgraph, vjp: Subgraph) -> list[Tensor]:
     return list(found.values())
 
 
+def _kept_slots(grad: Tensor) -> list[int]:
+    """The slots of kept values that ``grad`` (a gradient of a ``While``'s or ``WhileGrad``'s
+    kept values) holds for every iteration."""
+    op = grad.op
+    if isinstance(op, WhileGrad):
+        return list(op.emits[grad.value_index - op.carries])
+    if isinstance(op, AddN):
+        return sorted(set().union(*(_kept_slots(t) for t in op.inputs)))
+    raise GraphError(f"'{grad.name}' is not a gradient of the values a loop kept", op)
+
+
 class WhileGrad(Operation):
-    """The gradients of a ``While``'s float loop variables and captured tensors: the body's
-    vector-Jacobian product ``vjp`` applied to each kept iteration, last first (fed with the
-    iteration's loop variables and the body's values it reads, kept by the loop)."""
+    """A loop over the iterations that a ``While`` kept: the gradient of a ``While``, and of a
+    ``WhileGrad`` (second derivatives).
+
+    Inputs: kept values (``Kept`` tensors, each read at its ``kept_slots``), captured tensors
+    and the carried values' start. Each iteration, last first when ``backwards``, feeds ``fn``
+    that iteration's kept values, the captured tensors and the carried values; ``fn`` gives
+    the next carried values, then the values ``emits`` names, which are kept per iteration.
+    Outputs: the final carried values, one ``Kept`` per ``emits`` entry (a dict of slot to
+    value per iteration) and the carried values each iteration started from (kept only once
+    this op's own gradient needs them).
+    """
 
     op_type = "WhileGrad"
     alias_inputs = None
-    numeric = True
 
     def __init__(
         self,
-        history: Tensor,
+        kept: Sequence[tuple[Tensor, Sequence[int]]],
         captured: Sequence[Tensor],
-        grad_ys: Sequence[Tensor],
-        vjp: Subgraph,
-        count: int,
-        like: Sequence[Tensor],
-        kept: Sequence[int],
-        loop_count: int,
+        start: Sequence[Tensor],
+        fn: Subgraph,
+        backwards: bool,
+        emits: Sequence[Sequence[int]] = (),
         name: str | None = None,
     ):
-        self.vjp = vjp
-        #: where each iteration's kept values hold the vjp's feeds: the ``loop_count`` loop
-        #: variables, then the body's values it reads
-        self.kept = tuple(kept)
-        self.loop_count = loop_count
-        self.count = count
+        self.kept_slots = tuple(tuple(slots) for _, slots in kept)
         self.captures = len(captured)
-        self.like = list(like)
-        self.pure = vjp.pure()
-        super().__init__([history, *captured, *grad_ys], name=name)
+        self.carries = len(start)
+        self.fn = fn
+        self.backwards = backwards
+        self.emits = tuple(tuple(keys) for keys in emits)
+        #: whether each iteration keeps the carried values it starts from (``keep_carried``)
+        self.keeps_carried = False
+        self.pure = fn.pure()
+        super().__init__([*(t for t, _ in kept), *captured, *start], name=name)
 
     def infer(self, *inputs: Tensor) -> list[tuple[Shape, DType | None]]:
-        return [(t.shape, t.dtype) for t in self.like]
+        carried = inputs[len(inputs) - self.carries :]
+        opaque = [(None, None)] * (len(self.emits) + 1)
+        return [*((t.shape, t.dtype) for t in carried), *opaque]
 
     def writes(self) -> tuple[Any, ...]:
-        return self.vjp.writes()
+        return self.fn.writes()
+
+    def subgraphs(self) -> tuple[Subgraph, ...]:
+        return (self.fn,)
+
+    def keep_carried(self) -> None:
+        """Have each iteration keep the carried values it starts from (for this op's
+        gradient); plans compiled from then on keep them."""
+        self.keeps_carried = True
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
-        vjp = context.compile(self.vjp.outputs, self.vjp.inputs)
-        count, captures, kept, loop_count = self.count, self.captures, self.kept, self.loop_count
-        zeros = [(k, t.dtype and t.dtype.np) for k, t in self.captured_gradients()]
+        fn = context.compile(self.fn.outputs, self.fn.inputs)
+        reads = [(j, k) for j, slots in enumerate(self.kept_slots) for k in slots]
+        kept_count, captures, carries = len(self.kept_slots), self.captures, self.carries
+        emits, keep, backwards = self.emits, self.keeps_carried, self.backwards
 
-        def run_while_grad(history: Any, *values: Any) -> tuple[Any, ...]:
-            captured, grads = list(values[:captures]), list(values[captures:])
-            sums = [np.zeros_like(captured[k], dtype=dtype) for k, dtype in zeros]
-            for entry in reversed(history.items):
-                values = [entry[k] for k in kept]
-                out = vjp(*values[:loop_count], *captured, *values[loop_count:], *grads)
-                grads = out[:count]
-                sums = [s + g for s, g in zip(sums, out[count:], strict=True)]
-            return (*grads, *sums)
+        def run_while_grad(*values: Any) -> tuple[Any, ...]:
+            kept = [v.items for v in values[:kept_count]]
+            captured = values[kept_count : kept_count + captures]
+            carried = list(values[kept_count + captures :])
+            if keep:  # the first start is kept: a later write must not change it
+                carried = [np.array(v) for v in carried]
+            n = len(kept[0]) if kept else 0
+            emitted: list[list[Any]] = [[None] * n for _ in emits]
+            started: list[Any] = [None] * n if keep else []
+            for i in reversed(range(n)) if backwards else range(n):
+                if keep:
+                    started[i] = tuple(carried)
+                out = fn(*[kept[j][i][k] for j, k in reads], *captured, *carried)
+                carried = out[:carries]
+                at = carries
+                for e, keys in enumerate(emits):
+                    emitted[e][i] = dict(zip(keys, out[at : at + len(keys)], strict=True))
+                    at += len(keys)
+            return (*carried, *(Kept(e) for e in emitted), Kept(started))
 
         return run_while_grad
-
-    def captured_gradients(self) -> list[tuple[int, Tensor]]:
-        """(position among the captured inputs, tensor) of each captured tensor whose
-        gradient this op gives (the float ones)."""
-        captured = self.inputs[1 : 1 + self.captures]
-        return [(k, t) for k, t in enumerate(captured) if _floating(t)]
 
 
 @RegisterGradient("WhileGrad")
 def _while_grad_grad(op: WhileGrad, *grads: Tensor | None) -> list[Tensor | None]:
-    raise GraphError(
-        "second derivatives through while_loop are not supported yet; differentiate a "
-        "Python-unrolled loop instead",
-        op,
-    )
+    """Another ``WhileGrad``, running the other way: it carries the gradients of ``op``'s
+    carried values, sums its captured tensors' and emits its kept values'."""
+    kept_count, captures, carries = len(op.kept_slots), op.captures, op.carries
+    fn = op.fn
+    reads = sum(len(slots) for slots in op.kept_slots)
+    x_inputs = fn.inputs[:reads]
+    fn_captured = fn.inputs[reads : reads + captures]
+    fn_carried = fn.inputs[reads + captures :]
+    captured_inputs = op.inputs[kept_count : kept_count + captures]
+    floats = [j for j in range(carries) if _floating(fn_carried[j])]
+    summed = [j for j in range(captures) if _floating(captured_inputs[j])]
+    scope, graph = op.name + "_grad", op.graph
+    lambdas = _placeholders_like([fn_carried[j] for j in floats], scope, "grad")
+    ys, seeds = [*(fn.outputs[j] for j in floats)], [*lambdas]
+    op.keep_carried()
+    kept = [
+        *zip(op.inputs[:kept_count], op.kept_slots, strict=False),
+        (op.outputs[-1], tuple(range(carries))),
+    ]
+    extra: list[Tensor] = []
+    at = carries
+    cotangents = [
+        *zip(op.emits, grads[carries:-1], strict=False),
+        (tuple(range(carries)), grads[-1]),
+    ]
+    for e, (keys, grad) in enumerate(cotangents):
+        values = fn.outputs[at : at + len(keys)] if e < len(op.emits) else fn_carried
+        at += len(keys)
+        if grad is None:
+            continue
+        slots = _kept_slots(grad)
+        targets = [values[keys.index(k)] for k in slots]
+        placeholders = _placeholders_like(targets, scope, "kept_grad")
+        ys += targets
+        seeds += placeholders
+        extra += placeholders
+        kept.append((grad, slots))
+    sums = _placeholders_like([fn_captured[j] for j in summed], scope, "sum")
+    with graph.name_scope(scope + "/body/"):
+        table = _backprop(ys, seeds, fn.inputs, stop_gradients=x_inputs)
+        carried = [_grad_or_zeros(table, fn_carried[j]) for j in floats]
+        carried += [
+            s + _grad_or_zeros(table, fn_captured[j]) for s, j in zip(sums, summed, strict=False)
+        ]
+        emits, emitted = _emitted(op.kept_slots, x_inputs, table)
+    start = [
+        *(grads[j] if grads[j] is not None else zeros_like(op.outputs[j]) for j in floats),
+        *(zeros_like(captured_inputs[j]) for j in summed),
+    ]
+    inputs = (*x_inputs, *fn_carried, *extra, *fn_captured, *lambdas, *sums)
+    with graph.name_scope(scope + "/"):
+        grad_op = WhileGrad(
+            kept,
+            captured_inputs,
+            start,
+            Subgraph(inputs, (*carried, *emitted)),
+            backwards=not op.backwards,
+            emits=emits,
+        )
+    outputs = grad_op.outputs
+    result: list[Tensor | None] = [*outputs[len(carried) :][:kept_count]]
+    result += [None] * captures
+    for k, j in enumerate(summed):
+        result[kept_count + j] = outputs[len(floats) + k]
+    result += [None] * carries
+    for k, j in enumerate(floats):
+        result[kept_count + captures + j] = outputs[k]
+    return result
+
+
+def _emitted(
+    kept_slots: Sequence[Sequence[int]], x_inputs: Sequence[Tensor], table: dict
+) -> tuple[list[list[int]], list[Tensor]]:
+    """For each kept input: the slots whose values are floats, and their gradients."""
+    emits: list[list[int]] = []
+    values: list[Tensor] = []
+    at = 0
+    for slots in kept_slots:
+        xs = x_inputs[at : at + len(slots)]
+        at += len(slots)
+        floating = [(k, x) for k, x in zip(slots, xs, strict=True) if _floating(x)]
+        emits.append([k for k, _ in floating])
+        values += [_grad_or_zeros(table, x) for _, x in floating]
+    return emits, values
 
 
 def while_loop(
