@@ -1,8 +1,9 @@
 """Newton's method for a square root as a ``while_loop``, and what its trace shows.
 
 The loop runs until ``x * x`` is within 1e-12 of ``a``; how many times is known only when it
-runs. The trace shows the loop's variables after every iteration, and backpropagation through
-the loop gives d sqrt(a) / da = 1 / (2 sqrt(a)).
+runs. The trace shows the loop's variables after every iteration with the gradient of the
+root with respect to them (how much each iterate still matters: Newton's method forgets its
+start quickly), and backpropagation through the loop gives d sqrt(a) / da = 1 / (2 sqrt(a)).
 
     .venv/bin/python examples/newton_sqrt.py [a]
 """
@@ -36,9 +37,10 @@ def main() -> None:
     _, root = newton_sqrt(a)
     trace = cr.explain(root, {"a": value})
     loop = next(node for node in trace.nodes if node.op_type == "While")
-    print(f"sqrt({value}) by Newton's method, one line per iteration (steps, x):")
-    for k, (steps, x) in enumerate(loop.iterations):
-        print(f"  after {k}: steps={steps}  x={x:.15f}")
+    print(f"sqrt({value}) by Newton's method, one line per iteration:")
+    rows = zip(loop.iterations, loop.iteration_gradients, strict=True)
+    for k, ((steps, x), (_, grad)) in enumerate(rows):
+        print(f"  after {k}: steps={steps}  x={x:.15f}  d root / d x={grad:.3g}")
     print(f"root = {trace.value:.15f}")
     print(f"d root / d a = {trace.gradient('a'):.15f}  (1 / (2 sqrt(a)) = {0.5 / value**0.5:.15f})")
     print()

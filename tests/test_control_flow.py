@@ -661,16 +661,53 @@ def test_explain_shows_the_loop_variables_of_every_iteration():
     assert entry["iterations"] == [[0, 1.0], [1, 2.0], [2, 4.0], [3, 8.0], [4, 16.0]]
 
 
+def test_explain_shows_the_gradient_with_respect_to_every_iteration_s_variables():
+    x, y = _powers(1.0)
+    trace = cr.explain(y, {x: 2.0})
+    loop = trace.node("powers/While")
+    # y = v after 4 iterations, and v_(k+1) = v_k * x: dy/dv_k = x ** (4 - k)
+    assert loop.iteration_gradients == [
+        (None, 16.0),
+        (None, 8.0),
+        (None, 4.0),
+        (None, 2.0),
+        (None, 1.0),
+    ]
+    assert "(-, 8)" in trace.table() and "loop grad" in trace.table(stats=True)
+    (entry,) = [n for n in trace.to_dict()["nodes"] if n["name"] == "powers/While"]
+    assert entry["iteration_gradients"][0] == [None, 16.0]
+
+
+def test_the_iteration_gradients_of_an_rnn_are_backpropagation_through_time(rng):
+    x = cr.placeholder(cr.float64, [1, 4, 2], name="x")
+    cell = cr.nn.rnn_cell.BasicRNNCell(3)
+    out, state = cr.nn.dynamic_rnn(cell, x, dtype=cr.float64)
+    loss = cr.reduce_sum(state * state)
+    with cr.Session() as s:
+        s.run(cr.global_variables_initializer())
+        trace = cr.explain(loss, {x: rng.standard_normal((1, 4, 2))}, session=s)
+        loop = next(n for n in trace.nodes if n.op_type == "While")
+        kernel = s.run(cell.kernel)
+    hidden = [row[1] for row in loop.iterations]
+    grads = [row[1] for row in loop.iteration_gradients]
+    np.testing.assert_allclose(grads[-1], 2 * hidden[-1])
+    for k in range(len(hidden) - 1, 0, -1):  # one step back: through tanh and the kernel
+        through_tanh = grads[k] * (1.0 - hidden[k] ** 2)
+        np.testing.assert_allclose(grads[k - 1], through_tanh @ kernel[2:].T, rtol=1e-10)
+
+
 def test_a_loop_that_runs_zero_times_shows_its_inputs_only():
     x, y = _powers(20.0)
-    assert cr.explain(y, {x: 2.0}).node("powers/While").iterations == [(0, 20.0)]
+    loop = cr.explain(y, {x: 2.0}).node("powers/While")
+    assert loop.iterations == [(0, 20.0)] and loop.iteration_gradients == [(None, 1.0)]
 
 
 def test_traces_without_loops_show_no_iterations():
     x = cr.placeholder(cr.float64, [], name="x")
     trace = cr.explain(x * x + 1.0, {x: 3.0})
-    assert all(node.iterations is None for node in trace.nodes)
+    assert all(node.iterations is node.iteration_gradients is None for node in trace.nodes)
     assert all("iterations" not in node for node in trace.to_dict()["nodes"])
+    assert all("iteration_gradients" not in node for node in trace.to_dict()["nodes"])
     assert "after" not in trace.table() and "loop" not in trace.table(stats=True)
 
 

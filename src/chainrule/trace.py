@@ -30,7 +30,7 @@ from .expr import BUILD_LOCK, Expression, expression_value, parse
 from .graph import Graph, Node, Tensor, topological_order
 from .ops import array_ops
 from .ops.base import Constant, Placeholder, convert_to_tensor
-from .ops.control_flow_ops import While
+from .ops.control_flow_ops import While, WhileGrad
 from .ops.registry import gradient_function
 from .ops.state_ops import VariableOp
 from .runtime.session import Session
@@ -105,6 +105,9 @@ class TraceNode:
     #: a loop's variables after 0, 1, 2, ... iterations (the first row its inputs, the last
     #: its results); ``None`` for nodes that are not loops
     iterations: list[tuple[Any, ...]] | None = None
+    #: the target's gradient with respect to those loop variables, row by row (``None`` for
+    #: integer variables, and for every row when no gradient flows through the loop)
+    iteration_gradients: list[tuple[Any, ...]] | None = None
 
     @property
     def scope(self) -> str:
@@ -176,6 +179,10 @@ class TraceNode:
             data["iterations"] = [
                 [_limited_json(v, array_limit) for v in row] for row in self.iterations
             ]
+        if self.iteration_gradients is not None:
+            data["iteration_gradients"] = [
+                [_limited_json(v, array_limit) for v in row] for row in self.iteration_gradients
+            ]
         return data
 
 
@@ -209,6 +216,8 @@ class Structure:
     stateless: bool
     #: each loop of ``order`` and where its kept values hold its loop variables
     loops: dict[Node, list[int]] = field(default_factory=dict)
+    #: each loop's gradient loop, which keeps the loop variables' gradient per iteration
+    loop_gradients: dict[Node, WhileGrad] = field(default_factory=dict)
     session: Session | None = None
 
 
@@ -264,13 +273,16 @@ def _scalar_local_derivatives(dst: Node) -> list[Node | None]:
 def _build_structure(target: Node, fed: frozenset[Node]) -> Structure:
     graph = target.graph
     order = topological_order([target], stop_at={t.op for t in fed})
+    start = len(graph.get_operations())
     with graph.as_default():
         with graph.name_scope("gradients"):
             grads = backprop([target], [None], stop_gradients=list(fed))
         with graph.name_scope("local_derivatives"):
             edges = _edge_specs(order, fed)
     stateless = all(node.pure and not isinstance(node, VariableOp) for node in order)
-    return Structure(target, order, grads, edges, stateless, _loops(order))
+    loops = _loops(order)
+    loop_gradients = _loop_gradients(loops, graph.get_operations()[start:])
+    return Structure(target, order, grads, edges, stateless, loops, loop_gradients)
 
 
 def _loops(order: list[Node]) -> dict[Node, list[int]]:
@@ -281,6 +293,37 @@ def _loops(order: list[Node]) -> dict[Node, list[int]]:
         for node in order
         if isinstance(node, While) and node.back_prop
     }
+
+
+def _loop_gradients(loops: dict[Node, list[int]], made: list[Node]) -> dict[Node, WhileGrad]:
+    """The gradient loop that the trace's backpropagation made for each loop, set to keep
+    the gradient it carries (the loop variables') at every iteration."""
+    found: dict[Node, WhileGrad] = {}
+    for op in made:
+        if isinstance(op, WhileGrad) and op.inputs[0].op in loops:
+            op.keep_carried()
+            found[op.inputs[0].op] = op
+    return found
+
+
+def _floating_loop_variables(loop: While) -> list[int]:
+    """The loop variables a gradient flows into, in the order the gradient loop carries them."""
+    return [j for j in range(loop.count) if loop.outputs[j].dtype.is_floating]
+
+
+def _gradient_rows(loop: While, started: Any, first: list[Any]) -> list[tuple[Any, ...]]:
+    """Per row of the loop's iterations (after 0, 1, ... iterations), the gradient with
+    respect to each loop variable: the gradient loop's result, then what it started each
+    iteration from (the gradient after that iteration)."""
+    floats = _floating_loop_variables(loop)
+    rows = [first, *(entry[: len(floats)] for entry in started.items)]
+    table = []
+    for row in rows:
+        by_variable = dict(zip(floats, row, strict=True))
+        table.append(
+            tuple(_plain(by_variable[j]) if j in by_variable else None for j in range(loop.count))
+        )
+    return table
 
 
 def structure_for(target: Node, fed: frozenset[Node] = frozenset()) -> Structure:
@@ -329,12 +372,14 @@ def explain(
         )
     feed_dict = _resolve_feed(output.graph, expression, feed or {})
     structure = structure_for(output, frozenset(feed_dict))
-    values, grads, locals_, kept = _run(structure, feed_dict, session)
+    values, grads, locals_, kept, gradient_rows = _run(structure, feed_dict, session)
     trace = Trace(structure, expression, frozenset(feed_dict), values, grads, locals_)
     for loop, positions in structure.loops.items():
         history, *final = kept[loop]
         rows = [tuple(_plain(entry[k]) for k in positions) for entry in history.items]
         trace.node(loop.name).iterations = [*rows, tuple(_plain(v) for v in final)]
+    for loop, (started, *first) in gradient_rows.items():
+        trace.node(loop.name).iteration_gradients = _gradient_rows(loop, started, first)
     return trace
 
 
@@ -389,32 +434,38 @@ def _shown_tensor(op: Node, target: Tensor) -> Any:
 
 def _run(
     structure: Structure, feed: dict[Node, Any], session: Session | None
-) -> tuple[list[Any], dict[Node, Any], dict[int, Any], dict[Node, Any]]:
-    """One ``Session.run`` of every value, every gradient, every local derivative and what
-    each loop kept of its iterations."""
+) -> tuple[list[Any], dict[Node, Any], dict[int, Any], dict[Node, Any], dict[Node, Any]]:
+    """One ``Session.run`` of every value, every gradient, every local derivative, what each
+    loop kept of its iterations and what each gradient loop kept of its own."""
     shown = {n: _shown_tensor(n, structure.target) for n in structure.order}
     grad_nodes = [n for n in structure.order if shown[n] in structure.grads]
     local_specs = [i for i, spec in enumerate(structure.edges) if spec.local is not None]
+    loop_grads = structure.loop_gradients
     fetches = (
         [shown[n] for n in structure.order],
         [structure.grads[shown[n]] for n in grad_nodes],
         [structure.edges[i].local for i in local_specs],
         [[loop.outputs[-1], *loop.outputs[: loop.count]] for loop in structure.loops],
+        [
+            [g.outputs[-1], *g.outputs[: len(_floating_loop_variables(loop))]]
+            for loop, g in loop_grads.items()
+        ],
     )
     if session is not None:
-        values, grads, locals_, kept = session.run(fetches, feed)
+        values, grads, locals_, kept, gradient_kept = session.run(fetches, feed)
     elif structure.stateless:
         if structure.session is None:
             structure.session = Session(graph=structure.target.graph)
-        values, grads, locals_, kept = structure.session.run(fetches, feed)
+        values, grads, locals_, kept, gradient_kept = structure.session.run(fetches, feed)
     else:
         with Session(graph=structure.target.graph) as fresh:
-            values, grads, locals_, kept = fresh.run(fetches, feed)
+            values, grads, locals_, kept, gradient_kept = fresh.run(fetches, feed)
     return (
         values,
         dict(zip(grad_nodes, grads, strict=True)),
         dict(zip(local_specs, locals_, strict=True)),
         dict(zip(structure.loops, kept, strict=True)),
+        dict(zip(loop_grads, gradient_kept, strict=True)),
     )
 
 
@@ -586,7 +637,7 @@ class Trace:
             value = format_value(tn.value, digits)
             gradient = "-" if tn.gradient is None else format_value(tn.gradient, digits)
             rows.append((tn.name, tn.op_type, ", ".join(tn.inputs), value, gradient))
-            rows.extend(("", label, "", text, "") for label, text in _iteration_rows(tn, digits))
+            rows.extend(("", label, "", *texts) for label, *texts in _iteration_rows(tn, digits))
         return _format_table(header, rows)
 
     def summary(self) -> str:
@@ -700,19 +751,27 @@ def _stats_table(nodes: list[TraceNode]) -> str:
         first = (tn.name, tn.op_type, shape, tn.dtype or "-")
         rows.append((*first, "value", *_stats_cells(tn.value_stats, tn.value)))
         rows.append(("", "", "", "", "grad", *_stats_cells(tn.gradient_stats, tn.gradient)))
-        for label, text in _iteration_rows(tn, 4):
-            rows.append(("", label, "", "", "loop", text, *[""] * 6))
+        for label, values, gradients in _iteration_rows(tn, 4):
+            rows.append(("", label, "", "", "loop", values, *[""] * 6))
+            if gradients:
+                rows.append(("", "", "", "", "loop grad", gradients, *[""] * 6))
     return _format_table(_STATS_HEADER, rows)
 
 
-def _iteration_rows(tn: TraceNode, digits: int) -> list[tuple[str, str]]:
-    """A loop's variables after each iteration, one (label, values) row per iteration."""
+def _iteration_rows(tn: TraceNode, digits: int) -> list[tuple[str, str, str]]:
+    """A loop's variables after each iteration and the target's gradient with respect to
+    them, one (label, values, gradients) row per iteration (``""``: no gradients)."""
     if tn.iterations is None:
         return []
+    gradients = tn.iteration_gradients or [None] * len(tn.iterations)
     return [
-        (f"after {k}", "(" + ", ".join(format_value(v, digits) for v in row) + ")")
-        for k, row in enumerate(tn.iterations)
+        (f"after {k}", _row_text(row, digits), "" if grads is None else _row_text(grads, digits))
+        for k, (row, grads) in enumerate(zip(tn.iterations, gradients, strict=True))
     ]
+
+
+def _row_text(row: tuple[Any, ...], digits: int) -> str:
+    return "(" + ", ".join("-" if v is None else format_value(v, digits) for v in row) + ")"
 
 
 def _stats_cells(stats: Stats | None, value: Any) -> tuple[str, ...]:
