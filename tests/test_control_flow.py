@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule import errors
+from chainrule import checks, errors
 from oracle import check_op
 
 
@@ -391,6 +391,18 @@ def test_second_and_third_derivatives_through_a_loop_match_torch():
 
     got = run([first, second, third], {x: 1.5})
     np.testing.assert_allclose(got, _torch_derivatives(torch_loop, 1.5, 3), rtol=1e-12)
+
+
+def test_second_derivatives_through_a_loop_match_finite_differences(rng):
+    """The loop's gradient, differentiated again, against central differences of it."""
+    x0, a0 = rng.uniform(0.1, 0.5, (2, 2)), rng.uniform(1.0, 1.5, (2, 2))
+    w, v = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+
+    def directional_gradient(x, a):
+        first = cr.gradients(cr.reduce_sum(_cr_power_loop(x, a) * w), [x, a])
+        return cr.reduce_sum(first[0] * v) + cr.reduce_sum(first[1] * v)
+
+    assert checks.gradient_error(directional_gradient, [x0, a0]) < 1e-6
 
 
 def test_second_derivatives_of_two_losses_through_one_loop_add_up():

@@ -317,6 +317,23 @@ def test_dynamic_rnn_second_derivatives_match_torch_lstm(rng):
     check_op(cr_fn, torch_fn, [x0, kernel0], second_order=True, finite_differences=False)
 
 
+def test_dynamic_rnn_second_derivatives_match_finite_differences(rng):
+    x0 = _inputs(rng, batch=2, steps=3)
+    kernel0 = rng.standard_normal((D + H, 4 * H)) * 0.3
+    v = rng.standard_normal((D + H, 4 * H))
+
+    def directional_gradient(xs, k):
+        cell = rnn_cell.BasicLSTMCell(H, name=f"cell_{len(cr.global_variables())}")
+        cell.dtype = cr.float64
+        cell.built = True
+        cell.kernel, cell.bias = k, cr.zeros([4 * H], cr.float64)
+        out, state = cr.nn.dynamic_rnn(cell, xs, dtype=cr.float64)
+        loss = cr.reduce_sum(out * out) + cr.reduce_sum(state.c)
+        return cr.reduce_sum(cr.gradients(loss, k)[0] * v)
+
+    assert checks.gradient_error(directional_gradient, [x0, kernel0]) < 1e-6
+
+
 def test_bidirectional_dynamic_rnn_reads_each_sequence_backwards(rng):
     x = _inputs(rng)
     lengths = np.array([5, 2, 0], np.int32)
