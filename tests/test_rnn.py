@@ -274,32 +274,31 @@ def test_weights_loaded_by_name_give_the_same_network(rng):
     np.testing.assert_allclose(got, lstm(torch.tensor(x))[0].detach().numpy(), atol=1e-12)
 
 
+def _lstm_with_kernel(xs, k):
+    """``dynamic_rnn`` of a ``BasicLSTMCell`` whose kernel is the tensor ``k`` (bias zero):
+    outputs and state, differentiable with respect to the kernel."""
+    cell = rnn_cell.BasicLSTMCell(H, name=f"cell_{len(cr.global_variables())}")
+    cell.dtype = cr.float64
+    cell.built = True
+    cell.kernel, cell.bias = k, cr.zeros([4 * H], cr.float64)
+    return cr.nn.dynamic_rnn(cell, xs, dtype=cr.float64)
+
+
+def _lstm_loss(xs, k):
+    out, state = _lstm_with_kernel(xs, k)
+    return cr.reduce_sum(out * out) + cr.reduce_sum(state.c)
+
+
 def test_dynamic_rnn_gradient_matches_finite_differences(rng):
     x = _inputs(rng, batch=2, steps=3)
     kernel = rng.standard_normal((D + H, 4 * H)) * 0.3
-
-    def loss(xs, k):
-        cell = rnn_cell.BasicLSTMCell(H, name=f"cell_{len(cr.global_variables())}")
-        cell.dtype = cr.float64
-        cell.built = True
-        cell.kernel, cell.bias = k, cr.zeros([4 * H], cr.float64)
-        out, state = cr.nn.dynamic_rnn(cell, xs, dtype=cr.float64)
-        return cr.reduce_sum(out * out) + cr.reduce_sum(state.c)
-
-    assert checks.gradient_error(loss, [x, kernel]) < 1e-6
+    assert checks.gradient_error(_lstm_loss, [x, kernel]) < 1e-6
 
 
 def test_dynamic_rnn_second_derivatives_match_torch_lstm(rng):
     """Second derivatives through the LSTM's loop, against PyTorch's ``nn.LSTM``."""
     x0 = _inputs(rng, batch=2, steps=3)
     kernel0 = rng.standard_normal((D + H, 4 * H)) * 0.3
-
-    def cr_fn(xs, k):
-        cell = rnn_cell.BasicLSTMCell(H, name=f"cell_{len(cr.global_variables())}")
-        cell.dtype = cr.float64
-        cell.built = True
-        cell.kernel, cell.bias = k, cr.zeros([4 * H], cr.float64)
-        return cr.nn.dynamic_rnn(cell, xs, dtype=cr.float64)[0]
 
     def torch_fn(xs, k):
         i, j, f, o = torch.split(k, H, dim=1)
@@ -314,7 +313,13 @@ def test_dynamic_rnn_second_derivatives_match_torch_lstm(rng):
         }
         return torch.func.functional_call(lstm, weights, (xs,))[0]
 
-    check_op(cr_fn, torch_fn, [x0, kernel0], second_order=True, finite_differences=False)
+    check_op(
+        lambda xs, k: _lstm_with_kernel(xs, k)[0],
+        torch_fn,
+        [x0, kernel0],
+        second_order=True,
+        finite_differences=False,
+    )
 
 
 def test_dynamic_rnn_second_derivatives_match_finite_differences(rng):
@@ -323,13 +328,7 @@ def test_dynamic_rnn_second_derivatives_match_finite_differences(rng):
     v = rng.standard_normal((D + H, 4 * H))
 
     def directional_gradient(xs, k):
-        cell = rnn_cell.BasicLSTMCell(H, name=f"cell_{len(cr.global_variables())}")
-        cell.dtype = cr.float64
-        cell.built = True
-        cell.kernel, cell.bias = k, cr.zeros([4 * H], cr.float64)
-        out, state = cr.nn.dynamic_rnn(cell, xs, dtype=cr.float64)
-        loss = cr.reduce_sum(out * out) + cr.reduce_sum(state.c)
-        return cr.reduce_sum(cr.gradients(loss, k)[0] * v)
+        return cr.reduce_sum(cr.gradients(_lstm_loss(xs, k), k)[0] * v)
 
     assert checks.gradient_error(directional_gradient, [x0, kernel0]) < 1e-6
 
