@@ -276,6 +276,7 @@ class BiasAdd(Operation):
 
     op_type = "BiasAdd"
     numeric = True
+    alias_inputs = ()  # np.add makes a new array
 
     def __init__(
         self, value: Any, bias: Any, data_format: str | None = None, name: str | None = None

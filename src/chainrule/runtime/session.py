@@ -235,8 +235,13 @@ class Session:
         plan.ready = not store.journaling  # a nested run may still be undone with its caller
         return outputs
 
-    def _plan(self, fetches: list[Node], feeds: list[Node]) -> Plan:
-        key = (tuple(map(id, fetches)), tuple(map(id, feeds)))
+    def _plan(
+        self,
+        fetches: list[Node],
+        feeds: list[Node],
+        shared_feeds: frozenset[int] | None = None,
+    ) -> Plan:
+        key = (tuple(map(id, fetches)), tuple(map(id, feeds)), shared_feeds)
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
@@ -250,13 +255,20 @@ class Session:
                         feeds,
                         check_numerics=self.check_numerics,
                         optimize=self.optimize,
+                        shared_feeds=shared_feeds,
                     )
                     self._plans[key] = plan
         return plan
 
-    def _compile_subgraph(self, fetches: Sequence[Node], feeds: Sequence[Node]) -> SubgraphRun:
+    def _compile_subgraph(
+        self,
+        fetches: Sequence[Node],
+        feeds: Sequence[Node],
+        shared_feeds: Sequence[int] | None = None,
+    ) -> SubgraphRun:
         """A function of the feed values running ``fetches`` in this session (for ``bind``)."""
-        plan = self._plan(list(fetches), list(feeds))
+        shared = None if shared_feeds is None else frozenset(shared_feeds)
+        plan = self._plan(list(fetches), list(feeds), shared)
         run = self._run
 
         def run_subgraph(*values: Any) -> list[Any]:

@@ -38,7 +38,7 @@ from .fusion import drop_broadcasts, fuse
 from .lowering import lower
 from .simplification import live_program, simplify
 from .specialization import specialize
-from .terms import CALL, CONST, FEED, ITEM, Stats, Term, is_small, number
+from .terms import CALL, CONST, FEED, ITEM, Stats, Term, aliased_inputs, is_small, number
 
 __all__ = [
     "ENV_VAR",
@@ -54,6 +54,7 @@ __all__ = [
     "CALL",
     "ITEM",
     "is_small",
+    "aliased_inputs",
 ]
 
 #: environment variable that turns plan rewrites off when set to 0 (for whole test runs)
