@@ -269,8 +269,8 @@ Round = _unary("Round", np.round)
 
 def _sigmoid_kernel(x: np.ndarray) -> np.ndarray:
     """Numerically stable logistic function: never overflows for large ``|x|``. With
-    ``e = exp(-|x|)``, ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below, computed in
-    place (an LSTM step calls it three times per time step)."""
+    ``e = exp(-|x|)``, ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below (the numerator
+    is ``max(e, x >= 0)``), computed in place: an LSTM calls it three times per time step."""
     x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
@@ -280,10 +280,8 @@ def _sigmoid_kernel(x: np.ndarray) -> np.ndarray:
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)
-    r = e + 1.0
-    np.reciprocal(r, out=r)
-    np.multiply(e, r, out=e)
-    return np.where(x >= 0, r, e)
+    denominator = e + 1.0
+    return np.divide(np.maximum(e, x >= 0, out=e), denominator, out=denominator)
 
 
 Sigmoid = _unary("Sigmoid", _sigmoid_kernel, fresh=True)
