@@ -1267,7 +1267,11 @@ def loop_and_stack(
                     )
                 out_shapes[k] = o.shape
             new_accs = [Append(a, o) for a, o in zip(accs, out_flat, strict=True)]
-            return i + 1, new_carry_flat, new_accs, [shape(o) for o in out_flat]
+            new_sizes = [  # what _restack needs: only the sizes the graph does not know
+                s if _fully_known(o.shape) else shape(o)
+                for o, s in zip(out_flat, sizes, strict=True)
+            ]
+            return i + 1, new_carry_flat, new_accs, new_sizes
 
         start_t = convert_to_tensor(np.int32(0))
         invariants = [
@@ -1287,6 +1291,10 @@ def loop_and_stack(
             _restack(a, s, known) for a, s, known in zip(accs, sizes, out_shapes, strict=True)
         ]
     return pack_sequence_as(carry, carry_final), stacked
+
+
+def _fully_known(static: Shape) -> bool:
+    return static is not None and all(d is not None for d in static)
 
 
 def _empty(dt: Any) -> Tensor:
