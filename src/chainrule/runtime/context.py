@@ -22,11 +22,12 @@ class RunContext:
     sub-graph) and returns the fetched values: a conditional or a loop binds its branches or
     body with it once, then calls them from its kernel as often as it needs.
 
-    The fetched values are the user's, copied where they may share memory with anything
-    else, unless ``shared_feeds`` is given (positions of feeds): the values then go to the
-    calling kernel, which promises to write into none of them, nor into the feeds; values
-    that may share memory with those feeds come back uncopied (a loop's next iteration reads
-    them), values that may share memory with state, constants or other feeds are copied.
+    The fetched values come back as ``Session.run`` returns them (copied where they may share
+    memory with anything else), unless ``shared_feeds`` lists positions of feeds: they then
+    go to the calling kernel, which promises to write into none of them nor into the feeds.
+    Values that may share memory only with the listed feeds come back uncopied (a loop's next
+    iteration reads them); values that may share memory with state, constants or other feeds
+    are copied.
     """
 
     __slots__ = ("store", "_compile")

@@ -379,13 +379,6 @@ class _Writer:
             return
         self.namespace[f"dt{i}"] = node.dtype.np
         tests = [f"{name}.__class__ is not ND", f"{name}.dtype is not dt{i}"]
-        if node.shape == ():
-            self.namespace[f"st{i}"] = node.dtype.np.type
-            tests[0] = f"{name}.__class__ is not st{i} and ({name}.__class__ is not ND"
-            tests.append(f"{name}.shape != ())")
-            self._emit(f"    if {' or '.join(tests)}:", node)
-            self._emit(f"        {convert}", node)
-            return
         if all(d is not None for d in node.shape):
             self.namespace[f"sh{i}"] = tuple(node.shape)
             tests.append(f"{name}.shape != sh{i}")
@@ -394,7 +387,11 @@ class _Writer:
             tests += [
                 f"{name}.shape[{a}] != {d}" for a, d in enumerate(node.shape) if d is not None
             ]
-        self._emit(f"    if {' or '.join(tests)}:", node)
+        refused = " or ".join(tests)
+        if node.shape == ():
+            self.namespace[f"st{i}"] = node.dtype.np.type
+            refused = f"{name}.__class__ is not st{i} and ({refused})"
+        self._emit(f"    if {refused}:", node)
         self._emit(f"        {convert}", node)
 
     def _guards(self, pos: int, term: Term, program: list[Term], guards: WriteGuards) -> None:
