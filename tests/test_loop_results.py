@@ -160,3 +160,20 @@ def _heap_pad_in_a_new_process(env_value):
 def test_the_first_session_asks_malloc_once_to_keep_freed_memory():
     assert _heap_pad_in_a_new_process("1") == ["True", "False"]
     assert _heap_pad_in_a_new_process("0") == ["False", "False"]
+
+
+def _op_types_run(session):
+    return {term.node.op_type for plan in session._plans.values() for term in plan.program}
+
+
+def test_a_loop_gradient_computes_only_the_captured_gradients_a_run_reads(rng):
+    x_value, w_value = rng.standard_normal((5, 3)), rng.standard_normal(3)
+    x, w = cr.constant(x_value), cr.constant(w_value)
+    out = cr.map_fn(lambda row: cr.tanh(row * w), x)
+    grad_x, grad_w = cr.gradients(cr.reduce_sum(out), [x, w])
+    slope = 1 - np.tanh(x_value * w_value) ** 2
+    with cr.Session() as s:
+        np.testing.assert_allclose(s.run(grad_w), (slope * x_value).sum(axis=0))
+        assert "GatherGrad" not in _op_types_run(s)  # x's gradient: neither computed nor summed
+        np.testing.assert_allclose(s.run(grad_x), slope * w_value)
+        assert "GatherGrad" in _op_types_run(s)

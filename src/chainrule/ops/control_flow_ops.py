@@ -910,14 +910,21 @@ class WhileGrad(Operation):
         self.keeps_carried = True
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
+        return self.bind_outputs(context, (True,) * len(self.outputs))
+
+    def bind_outputs(self, context: Any, used: Sequence[bool]) -> Callable[..., tuple[Any, ...]]:
+        """The kernel for a plan that reads only the outputs marked in ``used``: a carried
+        value that it does not read and that nothing else depends on (the gradient sum of a
+        captured tensor nobody asked for: a ``dynamic_rnn``'s inputs, when training) is not
+        computed; it comes back as it started."""
         reads = [(j, k) for j, slots in enumerate(self.kept_slots) for k in slots]
         kept_count, captures, carries = len(self.kept_slots), self.captures, self.carries
         emits, keep, backwards = self.emits, self.keeps_carried, self.backwards
         # results go uncopied to the next iteration, unless they may be captured values
         first, last = len(reads), len(reads) + captures
         shared = [j for j in range(len(self.fn.inputs)) if not first <= j < last]
-        fn = context.compile(
-            self.fn.outputs, self.fn.inputs, shared_feeds=None if self.writes() else shared
+        fn = self._compile_fn(
+            context, self._unread_carries(used, last), None if self.writes() else shared
         )
 
         def run_while_grad(*values: Any) -> tuple[Any, ...]:
@@ -941,6 +948,41 @@ class WhileGrad(Operation):
             return (*carried, *(Kept(e) for e in emitted), Kept(started))
 
         return run_while_grad
+
+    def _unread_carries(self, used: Sequence[bool], first: int) -> set[int]:
+        """The carried values (by position) that need not be computed: not read by the plan
+        (``used``), not kept for this op's gradient, and read by no other value ``fn`` gives
+        (``first``: where the carried values start among ``fn``'s inputs)."""
+        if self.keeps_carried or self.writes():
+            return set()
+        unread = {j for j in range(self.carries) if not used[j]}
+        changed = True
+        while changed:
+            live = [out for m, out in enumerate(self.fn.outputs) if m not in unread]
+            needed = _reached(live, self.fn.inputs)
+            still = {j for j in unread if id(self.fn.inputs[first + j]) not in needed}
+            changed, unread = still != unread, still
+        return unread
+
+    def _compile_fn(
+        self, context: Any, unread: set[int], shared: Sequence[int] | None
+    ) -> Callable[..., Any]:
+        """``fn`` compiled without the ``unread`` carried values: the function returned gives
+        each of them back as it was fed."""
+        outputs = self.fn.outputs
+        computed = [m for m in range(len(outputs)) if m not in unread]
+        run = context.compile([outputs[m] for m in computed], self.fn.inputs, shared_feeds=shared)
+        if not unread:
+            return run
+        fed_at = len(self.fn.inputs) - self.carries  # where the carried values are fed
+
+        def run_without_unread(*values: Any) -> list[Any]:
+            out = [values[fed_at + m] if m in unread else None for m in range(len(outputs))]
+            for m, value in zip(computed, run(*values), strict=True):
+                out[m] = value
+            return out
+
+        return run_without_unread
 
 
 @RegisterGradient("WhileGrad")

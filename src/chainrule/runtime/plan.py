@@ -93,6 +93,7 @@ class Plan:
             program = [t for t in terms if t.kind == CALL or t.kind == ITEM]
             stats = passes.Stats()
             passes.number(program)
+        _bind_by_outputs(program, fetch_terms, context)
         self.program = program
         self.stats = stats.as_dict()
         guards = guard_writes(program, context, after_writes(self.order))
@@ -168,6 +169,24 @@ _BROADCAST_FAILURE = re.compile(
 #: a plan's kernels run with NumPy's floating-point errors ignored (as NumPy code usually
 #: does); the decorator form of ``np.errstate`` sets this cheaply on every call
 _IGNORE_FP_ERRORS = np.errstate(all="ignore")
+
+
+def _bind_by_outputs(program: list[Term], fetch_terms: Sequence[Term], context: Any) -> None:
+    """Bind the ops whose kernel computes only the outputs a plan reads (``bind_outputs``),
+    now that the plan's steps are known: outputs no step reads nor the run fetches may come
+    back as ``None``."""
+    read = {id(t) for t in fetch_terms}
+    for term in program:
+        read.update(id(a) for a in term.args)
+    used: dict[int, set[int]] = {}
+    for term in program:
+        if term.kind == ITEM and id(term) in read:
+            used.setdefault(id(term.args[0]), set()).add(term.index)
+    for term in program:
+        if term.kind == CALL and passes.binds_by_outputs(term.node):
+            read_here = used.get(id(term), set())
+            marks = tuple(i in read_here for i in range(term.outputs)) if term.outputs else (True,)
+            term.fn = term.node.bind_outputs(context, marks)
 
 
 def _check_all_fed(order: list[Node], fed: set[Node], fetches: Sequence[Node]) -> None:
