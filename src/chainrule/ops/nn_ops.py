@@ -314,6 +314,14 @@ class BiasAdd(Operation):
             bias = np.reshape(bias, (-1,) + (1,) * (np.ndim(value) - 2))
         return np.add(value, bias)
 
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
+        """Channels last, the sum may go into ``value`` (a dying matmul result)."""
+        return None if self.channels_first else InplaceKernel((0,), _bias_add_into_value)
+
+
+def _bias_add_into_value(value: np.ndarray, bias: Any) -> np.ndarray:
+    return np.add(value, bias, out=value)
+
 
 @RegisterGradient("BiasAdd")
 def _bias_add_grad(op: Operation, grad: Tensor) -> list[Tensor]:
