@@ -923,9 +923,8 @@ class WhileGrad(Operation):
         # results go uncopied to the next iteration, unless they may be captured values
         first, last = len(reads), len(reads) + captures
         shared = [j for j in range(len(self.fn.inputs)) if not first <= j < last]
-        fn = self._compile_fn(
-            context, self._unread_carries(used, last), None if self.writes() else shared
-        )
+        unread = self._unread_carries(used, last)
+        fn = self._compile_fn(context, unread, last, None if self.writes() else shared)
 
         def run_while_grad(*values: Any) -> tuple[Any, ...]:
             kept = [v.items for v in values[:kept_count]]
@@ -965,19 +964,18 @@ class WhileGrad(Operation):
         return unread
 
     def _compile_fn(
-        self, context: Any, unread: set[int], shared: Sequence[int] | None
+        self, context: Any, unread: set[int], first: int, shared: Sequence[int] | None
     ) -> Callable[..., Any]:
-        """``fn`` compiled without the ``unread`` carried values: the function returned gives
-        each of them back as it was fed."""
+        """``fn`` compiled without the ``unread`` carried values (fed from ``first`` on): the
+        function returned gives each of them back as it was fed."""
         outputs = self.fn.outputs
         computed = [m for m in range(len(outputs)) if m not in unread]
         run = context.compile([outputs[m] for m in computed], self.fn.inputs, shared_feeds=shared)
         if not unread:
             return run
-        fed_at = len(self.fn.inputs) - self.carries  # where the carried values are fed
 
         def run_without_unread(*values: Any) -> list[Any]:
-            out = [values[fed_at + m] if m in unread else None for m in range(len(outputs))]
+            out = [values[first + m] if m in unread else None for m in range(len(outputs))]
             for m, value in zip(computed, run(*values), strict=True):
                 out[m] = value
             return out
