@@ -1,7 +1,7 @@
 """An LSTM training step in chainrule (``dynamic_rnn``'s loop and a Python-unrolled graph), in
 NumPy written by hand and in PyTorch eager.
 
-    .venv/bin/python benchmarks/lstm_bench.py            # about a minute
+    .venv/bin/python benchmarks/lstm_bench.py            # a few seconds
     .venv/bin/python benchmarks/lstm_bench.py --quick    # fewer samples
 
 The step: sequences of 20 steps, batch 32, input width 32, a ``BasicLSTMCell`` of 128 units

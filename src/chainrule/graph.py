@@ -483,6 +483,9 @@ class Node(metaclass=OperationType):
     (variables, random generators, other resources); ``context.compile(fetches, feeds)``
     returns a function of the feed values that runs that sub-graph in the same session and
     returns the fetched values, so that conditionals and loops need not import the runtime.
+    A multi-output op may define ``bind_outputs(self, context, used) -> kernel`` as well: a
+    plan then calls that instead, ``used`` marking the outputs it reads, and the kernel may
+    return ``None`` for the others (a loop's gradient skips the tensors nobody asked for).
     An op that changes session state says what it changes (``writes``) and how to check its
     inputs beforehand (``write_check``): a run that raises then leaves the session unchanged.
     """

@@ -231,6 +231,8 @@ class Concat(Operation):
     """Join tensors along an existing ``axis``; the other dimensions must agree."""
 
     op_type = "Concat"
+    numeric = True
+    alias_inputs = ()  # np.concatenate always makes a new array
 
     def __init__(self, values: Sequence[Any], axis: Any, name: str | None = None):
         self.axis_spec = axis

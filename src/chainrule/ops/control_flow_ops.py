@@ -39,6 +39,7 @@ from ..dtypes import DType, as_dtype, int32
 from ..errors import ChainruleError, DTypeError, GraphError, InvalidArgumentError, ShapeError
 from ..graph import Node, Tensor, get_default_graph, topological_order, with_node
 from . import array_ops
+from .accumulator_ops import Append
 from .array_ops import concat, zeros_like
 from .base import (
     Operation,
@@ -685,19 +686,30 @@ class While(Operation):
         return (self.cond, self.body)
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
-        """Compile the condition and the body once; each run loops in Python."""
-        test = context.compile(self.cond.outputs, self.cond.inputs)
-        saved = list(self.saved) if self.back_prop else []
+        """Compile the condition and the body once; each run loops in Python.
+
+        The body's results go straight to the next iteration, uncopied, unless the loop
+        changes state. With ``back_prop`` the loop starts from copies of its initial values,
+        and body results that may share memory with captured values are copied: what the
+        loop keeps for the gradient is then its own, whatever the run writes later.
+        """
+        feeds = range(len(self.body.inputs))
+        keep = self.back_prop
+        test = context.compile(self.cond.outputs, self.cond.inputs, shared_feeds=feeds)
+        saved = list(self.saved) if keep else []
         loop_vars = {id(t): j for j, t in enumerate(self.body.inputs[: self.count])}
         computed = [t for t in saved if id(t) not in loop_vars]
-        step = context.compile([*self.body.outputs, *computed], self.body.inputs)
-        count, limited, keep = self.count, self.limited, self.back_prop
+        shared = None if self.changes_state else (range(self.count) if keep else feeds)
+        step = context.compile(
+            [*self.body.outputs, *computed], self.body.inputs, shared_feeds=shared
+        )
+        count, limited = self.count, self.limited
         # where each kept value comes from: (True, loop variable j) or (False, fetched j)
         sources = [
             (True, loop_vars[id(t)]) if id(t) in loop_vars else (False, count + computed.index(t))
             for t in saved
         ]
-        check = self._check_shapes
+        check = self._shape_check()
 
         def run_while(*values: Any) -> tuple[Any, ...]:
             if limited:
@@ -708,12 +720,14 @@ class While(Operation):
             history: list[tuple[Any, ...]] = []
             i = 0
             while (limit is None or i < limit) and test(*loop, *captured)[0]:
+                if keep and i == 0:
+                    loop = [np.array(v) for v in loop]
                 results = step(*loop, *captured)
                 if keep:
-                    start = [np.array(v) for v in loop] if i == 0 else loop
-                    history.append(tuple(start[j] if own else results[j] for own, j in sources))
+                    history.append(tuple(loop[j] if own else results[j] for own, j in sources))
                 loop = results[:count]
-                check(loop)
+                if check is not None:
+                    check(loop)
                 i += 1
             return (*loop, Kept(history))
 
@@ -728,15 +742,39 @@ class While(Operation):
                 self.saved.append(tensor)
         return [self.saved.index(t) for t in tensors]
 
-    def _check_shapes(self, values: list[Any]) -> None:
-        for value, inner in zip(values, self.body.inputs, strict=False):
-            if inner.shape is not None and not shape_matches(inner.shape, np.shape(value)):
-                raise ShapeError(
-                    f"the loop variable '{inner.name}' has shape {fmt(inner.shape)} but the "
-                    f"body returned a value of shape {fmt(np.shape(value))}; pass "
-                    f"shape_invariants with None for the sizes that change",
-                    self,
-                )
+    def _shape_check(self) -> Callable[[list[Any]], None] | None:
+        """What checks the body's values against the loop variables' shapes: only those whose
+        static shape does not already fit (``None`` if none)."""
+        checked = [
+            (j, inner)
+            for j, (out, inner) in enumerate(
+                zip(self.body.outputs, self.body.inputs[: self.count], strict=True)
+            )
+            if not _always_fits(out.shape, inner.shape)
+        ]
+        if not checked:
+            return None
+
+        def check(values: list[Any]) -> None:
+            for j, inner in checked:
+                if not shape_matches(inner.shape, np.shape(values[j])):
+                    raise ShapeError(
+                        f"the loop variable '{inner.name}' has shape {fmt(inner.shape)} but the "
+                        f"body returned a value of shape {fmt(np.shape(values[j]))}; pass "
+                        f"shape_invariants with None for the sizes that change",
+                        self,
+                    )
+
+        return check
+
+
+def _always_fits(static: Shape, invariant: Shape) -> bool:
+    """Whether every value of the static shape ``static`` has the shape ``invariant``."""
+    if invariant is None:
+        return True
+    if static is None or len(static) != len(invariant):
+        return False
+    return all(b is None or a == b for a, b in zip(static, invariant, strict=True))
 
 
 @RegisterGradient("While")
@@ -872,10 +910,21 @@ class WhileGrad(Operation):
         self.keeps_carried = True
 
     def bind(self, context: Any) -> Callable[..., tuple[Any, ...]]:
-        fn = context.compile(self.fn.outputs, self.fn.inputs)
+        return self.bind_outputs(context, (True,) * len(self.outputs))
+
+    def bind_outputs(self, context: Any, used: Sequence[bool]) -> Callable[..., tuple[Any, ...]]:
+        """The kernel for a plan that reads only the outputs marked in ``used``: a carried
+        value that it does not read and that nothing else depends on (the gradient sum of a
+        captured tensor nobody asked for: a ``dynamic_rnn``'s inputs, when training) is not
+        computed; it comes back as it started."""
         reads = [(j, k) for j, slots in enumerate(self.kept_slots) for k in slots]
         kept_count, captures, carries = len(self.kept_slots), self.captures, self.carries
         emits, keep, backwards = self.emits, self.keeps_carried, self.backwards
+        # results go uncopied to the next iteration, unless they may be captured values
+        first, last = len(reads), len(reads) + captures
+        shared = [j for j in range(len(self.fn.inputs)) if not first <= j < last]
+        unread = self._unread_carries(used, last)
+        fn = self._compile_fn(context, unread, last, None if self.writes() else shared)
 
         def run_while_grad(*values: Any) -> tuple[Any, ...]:
             kept = [v.items for v in values[:kept_count]]
@@ -898,6 +947,40 @@ class WhileGrad(Operation):
             return (*carried, *(Kept(e) for e in emitted), Kept(started))
 
         return run_while_grad
+
+    def _unread_carries(self, used: Sequence[bool], first: int) -> set[int]:
+        """The carried values (by position) that need not be computed: not read by the plan
+        (``used``), not kept for this op's gradient, and read by no other value ``fn`` gives
+        (``first``: where the carried values start among ``fn``'s inputs)."""
+        if self.keeps_carried or self.writes():
+            return set()
+        unread = {j for j in range(self.carries) if not used[j]}
+        changed = True
+        while changed:
+            live = [out for m, out in enumerate(self.fn.outputs) if m not in unread]
+            needed = _reached(live, self.fn.inputs)
+            still = {j for j in unread if id(self.fn.inputs[first + j]) not in needed}
+            changed, unread = still != unread, still
+        return unread
+
+    def _compile_fn(
+        self, context: Any, unread: set[int], first: int, shared: Sequence[int] | None
+    ) -> Callable[..., Any]:
+        """``fn`` compiled without the ``unread`` carried values (fed from ``first`` on): the
+        function returned gives each of them back as it was fed."""
+        outputs = self.fn.outputs
+        computed = [m for m in range(len(outputs)) if m not in unread]
+        run = context.compile([outputs[m] for m in computed], self.fn.inputs, shared_feeds=shared)
+        if not unread:
+            return run
+
+        def run_without_unread(*values: Any) -> list[Any]:
+            out = [values[first + m] if m in unread else None for m in range(len(outputs))]
+            for m, value in zip(computed, run(*values), strict=True):
+                out[m] = value
+            return out
+
+        return run_without_unread
 
 
 @RegisterGradient("WhileGrad")
@@ -1224,7 +1307,11 @@ def loop_and_stack(
                     )
                 out_shapes[k] = o.shape
             new_accs = [Append(a, o) for a, o in zip(accs, out_flat, strict=True)]
-            return i + 1, new_carry_flat, new_accs, [shape(o) for o in out_flat]
+            new_sizes = [  # what _restack needs: only the sizes the graph does not know
+                s if _fully_known(o.shape) else shape(o)
+                for o, s in zip(out_flat, sizes, strict=True)
+            ]
+            return i + 1, new_carry_flat, new_accs, new_sizes
 
         start_t = convert_to_tensor(np.int32(0))
         invariants = [
@@ -1246,76 +1333,8 @@ def loop_and_stack(
     return pack_sequence_as(carry, carry_final), stacked
 
 
-class Append(Operation):
-    """The flat vector ``acc`` with ``y``'s entries appended: how ``loop_and_stack``
-    accumulates (its gradient needs only ``y``'s size, so a loop keeps no accumulator)."""
-
-    op_type = "Append"
-    numeric = True
-
-    def __init__(self, first: Any, y: Any, name: str | None = None):
-        super().__init__([first, y], name=name)
-
-    alias_inputs = ()
-
-    def infer(self, acc: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
-        return (None,), acc.dtype
-
-    def compute(self, acc: Any, y: Any) -> np.ndarray:
-        return np.concatenate([acc, np.ravel(y)])
-
-
-class AppendHead(Operation):
-    """All but the last ``size(y)`` entries of ``g`` (what ``Append``'s ``acc`` gets back)."""
-
-    op_type = "AppendHead"
-    numeric = True
-
-    def __init__(self, first: Any, y: Any, name: str | None = None):
-        super().__init__([first, y], name=name)
-
-    alias_inputs = None
-
-    def infer(self, g: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
-        return (None,), g.dtype
-
-    def compute(self, g: Any, y: Any) -> np.ndarray:
-        return g[: np.size(g) - np.size(y)]
-
-
-class AppendTail(Operation):
-    """The last ``size(y)`` entries of ``g``, shaped like ``y`` (what ``Append``'s ``y`` gets)."""
-
-    op_type = "AppendTail"
-    numeric = True
-
-    def __init__(self, first: Any, y: Any, name: str | None = None):
-        super().__init__([first, y], name=name)
-
-    alias_inputs = None
-
-    def infer(self, g: Tensor, y: Tensor) -> tuple[Shape, DType | None]:
-        return y.shape, g.dtype
-
-    def compute(self, g: Any, y: Any) -> np.ndarray:
-        return np.reshape(g[np.size(g) - np.size(y) :], np.shape(y))
-
-
-@RegisterGradient("Append")
-def _append_grad(op: Append, grad: Tensor) -> list[Tensor]:
-    y = op.inputs[1]
-    return [AppendHead(grad, y), AppendTail(grad, y)]
-
-
-@RegisterGradient("AppendHead")
-def _append_head_grad(op: AppendHead, grad: Tensor) -> list[Tensor | None]:
-    return [Append(grad, zeros_like(op.inputs[1])), None]
-
-
-@RegisterGradient("AppendTail")
-def _append_tail_grad(op: AppendTail, grad: Tensor) -> list[Tensor | None]:
-    g, y = op.inputs
-    return [Append(AppendHead(zeros_like(g), y), grad), None]
+def _fully_known(static: Shape) -> bool:
+    return static is not None and all(d is not None for d in static)
 
 
 def _empty(dt: Any) -> Tensor:

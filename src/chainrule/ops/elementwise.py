@@ -57,13 +57,16 @@ class UfuncKernel:
     input may receive it (``out=``), and inputs may come in smaller, broadcasting shapes."""
 
     numeric = True
+    #: True when the kernel, not a ufunc, always returns a new array all the same
+    fresh = False
 
     def kernel(self) -> Callable[..., Any]:
         return self.fn
 
     @property
     def alias_inputs(self) -> tuple[int, ...] | None:
-        return () if elementwise_ufunc(self.kernel(), len(self.inputs)) else None
+        fresh = self.fresh or elementwise_ufunc(self.kernel(), len(self.inputs))
+        return () if fresh else None
 
     def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
         return ufunc_inplace(self.kernel(), len(args))

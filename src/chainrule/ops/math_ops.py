@@ -73,9 +73,17 @@ def _sum_to(grad: Tensor, like: Tensor) -> Tensor:
     return broadcast_ops.sum_to_like(grad, like)
 
 
-def _unary(op_type: str, fn: Callable[..., Any], float_only: bool = True) -> type[Unary]:
-    """A Unary op class named ``op_type`` whose kernel is ``fn`` (never bound as a method)."""
-    attributes = {"op_type": op_type, "fn": staticmethod(fn), "float_only": float_only}
+def _unary(
+    op_type: str, fn: Callable[..., Any], float_only: bool = True, fresh: bool = False
+) -> type[Unary]:
+    """A Unary op class named ``op_type`` whose kernel is ``fn`` (never bound as a method);
+    ``fresh`` when ``fn`` (not a ufunc) always returns a new array."""
+    attributes = {
+        "op_type": op_type,
+        "fn": staticmethod(fn),
+        "float_only": float_only,
+        "fresh": fresh,
+    }
     cls = type(op_type, (Unary,), attributes)
     cls.__module__ = __name__
     return cls
@@ -260,16 +268,23 @@ Round = _unary("Round", np.round)
 
 
 def _sigmoid_kernel(x: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function: never overflows for large ``|x|``."""
+    """Numerically stable logistic function: never overflows for large ``|x|``. With
+    ``e = exp(-|x|)``, ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` below (the numerator
+    is ``max(e, x >= 0)``), computed in place: an LSTM calls it three times per time step."""
     x = np.asarray(x)
-    out = np.exp(-np.abs(x))
-    positive = x >= 0
-    return np.where(positive, 1.0 / (1.0 + out), out / (1.0 + out)).astype(
-        x.dtype if x.dtype.kind == "f" else np.float64, copy=False
-    )
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if x.ndim == 0:
+        e = np.exp(-np.abs(x))
+        return np.asarray(1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e), x.dtype)
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    denominator = e + 1.0
+    return np.divide(np.maximum(e, x >= 0, out=e), denominator, out=denominator)
 
 
-Sigmoid = _unary("Sigmoid", _sigmoid_kernel)
+Sigmoid = _unary("Sigmoid", _sigmoid_kernel, fresh=True)
 
 
 def _rsqrt_kernel(x: np.ndarray) -> np.ndarray:

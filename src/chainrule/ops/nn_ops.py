@@ -276,6 +276,7 @@ class BiasAdd(Operation):
 
     op_type = "BiasAdd"
     numeric = True
+    alias_inputs = ()  # np.add makes a new array
 
     def __init__(
         self, value: Any, bias: Any, data_format: str | None = None, name: str | None = None
@@ -312,6 +313,14 @@ class BiasAdd(Operation):
         if self.channels_first:
             bias = np.reshape(bias, (-1,) + (1,) * (np.ndim(value) - 2))
         return np.add(value, bias)
+
+    def inplace_kernel(self, args: Sequence[PlanValue], store: Any) -> InplaceKernel | None:
+        """Channels last, the sum may go into ``value`` (a dying matmul result)."""
+        return None if self.channels_first else InplaceKernel((0,), _bias_add_into_value)
+
+
+def _bias_add_into_value(value: np.ndarray, bias: Any) -> np.ndarray:
+    return np.add(value, bias, out=value)
 
 
 @RegisterGradient("BiasAdd")

@@ -8,7 +8,7 @@ states its static shape rule (``infer``), its NumPy kernel and, right below it, 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,9 @@ from .shapes import Shape, fmt
 
 # ``slice`` is a TF1 op name defined below; the module uses Python's through this.
 _slice = builtins.slice
+
+#: a slicer keeps the NumPy keys of at most this many shapes
+MAX_KEPT_KEYS = 64
 
 __all__ = [
     "unstack",
@@ -132,23 +135,34 @@ class _AxisPiece:
         drop: bool = False,
     ):
         self.axis, self.index, self.num, self.sizes, self.drop = axis, index, num, sizes, drop
+        #: the keys ``resolve`` gave, by shape (a kernel runs on the same shapes again and again)
+        self.keys: dict[tuple[int, ...], tuple[Any, ...]] = {}
 
     def bounds(self, shape: tuple[int | None, ...], a: int) -> tuple[int, int]:
         """Start and stop of the piece along axis ``a`` (known) of ``shape``, or a ShapeError."""
         dim = shape[a]
-        where = f"axis {a} of shape {fmt(shape)}"
+
+        def where() -> str:
+            return f"axis {a} of shape {fmt(shape)}"
+
         if self.drop:
             if self.num is not None and dim != self.num:
-                raise ShapeError(f"expected {self.num} entries along {where}, got {dim}")
+                raise ShapeError(f"expected {self.num} entries along {where()}, got {dim}")
             return self.index, self.index + 1
         sizes = _split_sizes(dim, self.num, self.sizes, where)
         start = sum(sizes[: self.index])
         return start, start + sizes[self.index]
 
     def resolve(self, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        a = _axis(self.axis, len(shape), "axis")
-        start, stop = self.bounds(shape, a)
-        return (_slice(None),) * a + (start if self.drop else _slice(start, stop),)
+        key = self.keys.get(shape)
+        if key is None:
+            a = _axis(self.axis, len(shape), "axis")
+            start, stop = self.bounds(shape, a)
+            key = (_slice(None),) * a + (start if self.drop else _slice(start, stop),)
+            if len(self.keys) >= MAX_KEPT_KEYS:
+                self.keys.clear()
+            self.keys[shape] = key
+        return key
 
     def out_shape(self, shape: Shape) -> Shape:
         if shape is None:
@@ -173,21 +187,24 @@ class _AxisPiece:
         return shape[:a] + (piece,) + shape[a + 1 :]
 
 
-def _split_sizes(dim: int, num: int | None, sizes: tuple[int, ...] | None, where: str) -> list[int]:
-    """The sizes of the pieces of a dimension of size ``dim`` (at ``where``), or a ShapeError."""
+def _split_sizes(
+    dim: int, num: int | None, sizes: tuple[int, ...] | None, where: Callable[[], str]
+) -> list[int]:
+    """The sizes of the pieces of a dimension of size ``dim``, or a ShapeError saying
+    ``where()`` (built only then: kernels call this on every run)."""
     if sizes is None:
         if num is None or num <= 0 or dim % num:
-            raise ShapeError(f"cannot split size {dim} into {num} equal parts ({where})")
+            raise ShapeError(f"cannot split size {dim} into {num} equal parts ({where()})")
         return [dim // num] * num
     if sizes.count(-1) > 1 or any(s < -1 for s in sizes):
         raise ShapeError(f"split sizes {list(sizes)} may hold at most one -1 and no other negative")
     known = sum(s for s in sizes if s != -1)
     if -1 in sizes:
         if known > dim:
-            raise ShapeError(f"split sizes {list(sizes)} exceed size {dim} ({where})")
+            raise ShapeError(f"split sizes {list(sizes)} exceed size {dim} ({where()})")
         return [dim - known if s == -1 else s for s in sizes]
     if known != dim:
-        raise ShapeError(f"split sizes {list(sizes)} add up to {known}, not to {dim} ({where})")
+        raise ShapeError(f"split sizes {list(sizes)} add up to {known}, not to {dim} ({where()})")
     return list(sizes)
 
 
@@ -482,10 +499,35 @@ class ScatterSlices(Operation):
 
     def compute(self, *values: Any) -> np.ndarray:
         *grads, like = values
-        out = np.zeros(np.shape(like), dtype=np.result_type(*grads))
-        for grad, slicer in zip(grads, self.slicers, strict=True):
-            out[slicer.resolve(out.shape)] += grad
+        shape = np.shape(like)
+        keys = [slicer.resolve(shape) for slicer in self.slicers]
+        axis = _tiling_axis(keys, grads, shape)
+        if axis is not None:  # the pieces of a split, in order: joined, not scattered
+            return np.concatenate(grads, axis=axis)
+        out = np.zeros(shape, dtype=np.result_type(*grads))
+        for grad, key in zip(grads, keys, strict=True):
+            out[key] += grad
         return out
+
+
+def _tiling_axis(
+    keys: Sequence[tuple[Any, ...]], grads: Sequence[Any], shape: tuple[int, ...]
+) -> int | None:
+    """The axis along which the slices ``keys`` of ``shape`` follow each other from its start
+    to its end with nothing else sliced, each filled by a ``grad`` of exactly its shape;
+    ``None`` if they do not."""
+    axis = len(keys[0]) - 1
+    at = 0
+    for key, grad in zip(keys, grads, strict=True):
+        if len(key) != axis + 1 or not isinstance(key[axis], _slice):
+            return None
+        piece = key[axis]
+        if piece.start != at or piece.step is not None or piece.stop is None:
+            return None
+        if np.shape(grad) != (*shape[:axis], piece.stop - at, *shape[axis + 1 :]):
+            return None
+        at = piece.stop
+    return axis if at == shape[axis] else None
 
 
 @RegisterGradient("ScatterSlices")
@@ -662,6 +704,8 @@ class Gather(Operation):
     """Entries of ``params`` along ``axis`` at integer ``indices`` (output: indices' shape inside)."""
 
     op_type = "Gather"
+    numeric = True
+    alias_inputs = ()
 
     def __init__(self, params: Any, indices: Any, axis: Any = 0, name: str | None = None):
         self.axis_spec = axis
@@ -680,8 +724,19 @@ class Gather(Operation):
 
     def compute(self, params: Any, indices: Any) -> np.ndarray:
         params = np.asarray(params)
-        indices = np.asarray(indices)
         a = _axis(self.axis, params.ndim, "gather axis")
+        if (
+            isinstance(indices, np.integer)
+            or type(indices) is int
+            or (
+                isinstance(indices, np.ndarray) and indices.ndim == 0 and indices.dtype.kind in "iu"
+            )
+        ):  # one index (a loop's step): checked and taken in plain Python
+            i = int(indices)
+            if not 0 <= i < params.shape[a]:
+                raise InvalidArgumentError(f"index {i} is out of range [0, {params.shape[a]})")
+            return params[(_slice(None),) * a + (i,)].copy()
+        indices = np.asarray(indices)
         _check_indices(indices, params.shape[a])
         return np.take(params, indices, axis=a)
 
@@ -719,6 +774,9 @@ class GatherGrad(Operation):
         a = self.axis % len(shape)
         k = np.ndim(indices)
         out = np.zeros(shape, dtype=np.result_type(grad))
+        if k == 0:  # one index: one entry, no repeats to add up
+            out[(_slice(None),) * a + (int(indices),)] = grad
+            return out
         rows = np.moveaxis(np.asarray(grad), list(range(a, a + k)), list(range(k)))
         rows = rows.reshape((np.size(indices),) + shape[:a] + shape[a + 1 :])  # -1 fails if empty
         np.add.at(np.moveaxis(out, a, 0), np.reshape(indices, -1), rows)

@@ -21,6 +21,13 @@ class RunContext:
     in the same session (same variables and generators, same rewrites, one plan kept per
     sub-graph) and returns the fetched values: a conditional or a loop binds its branches or
     body with it once, then calls them from its kernel as often as it needs.
+
+    The fetched values come back as ``Session.run`` returns them (copied where they may share
+    memory with anything else), unless ``shared_feeds`` lists positions of feeds: they then
+    go to the calling kernel, which promises to write into none of them nor into the feeds.
+    Values that may share memory only with the listed feeds come back uncopied (a loop's next
+    iteration reads them); values that may share memory with state, constants or other feeds
+    are copied.
     """
 
     __slots__ = ("store", "_compile")
@@ -28,11 +35,16 @@ class RunContext:
     def __init__(
         self,
         store: VariableStore,
-        compile: Callable[[Sequence[Node], Sequence[Node]], SubgraphRun],
+        compile: Callable[..., SubgraphRun],
     ):
         self.store = store
         self._compile = compile
 
-    def compile(self, fetches: Sequence[Node], feeds: Sequence[Node]) -> SubgraphRun:
+    def compile(
+        self,
+        fetches: Sequence[Node],
+        feeds: Sequence[Node],
+        shared_feeds: Sequence[int] | None = None,
+    ) -> SubgraphRun:
         """A function of ``feeds``' values returning ``fetches``' values, run in this session."""
-        return self._compile(fetches, feeds)
+        return self._compile(fetches, feeds, shared_feeds)

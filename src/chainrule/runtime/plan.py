@@ -27,7 +27,7 @@ from ..ops.base import Placeholder, check_feed_value
 from ..ops.shapes import fmt
 from ..ops.state_ops import Variable, VariableOp
 from . import passes
-from .passes import CALL, CONST, FEED, ITEM, Term
+from .passes import CALL, CONST, FEED, ITEM, Term, aliased_inputs
 from .schedule import WriteGuards, after_writes, guard_writes, writes_last
 
 _plan_ids = itertools.count()
@@ -44,6 +44,8 @@ class Plan:
     ``optimize`` applies the rewrites; ``stats`` says what they did, ``program`` lists the
     steps and ``source`` is the generated function (handy to see what a run does; empty when
     the plan is ``interpreted``). A run that raises changes nothing (``schedule``).
+    ``shared_feeds`` makes a plan whose results go to a kernel rather than to a user (a loop's
+    body): see ``result_kinds``.
     """
 
     def __init__(
@@ -53,9 +55,11 @@ class Plan:
         feeds: Sequence[Tensor],
         check_numerics: bool = False,
         optimize: bool = True,
+        shared_feeds: frozenset[int] | None = None,
     ):
         self.fetches = list(fetches)
         self.feeds = list(feeds)
+        self.shared_feeds = shared_feeds
         self._store = context.store
         collecting = gc.isenabled()
         gc.disable()  # compiling makes many objects and no cycles: keep the collector out
@@ -89,13 +93,14 @@ class Plan:
             program = [t for t in terms if t.kind == CALL or t.kind == ITEM]
             stats = passes.Stats()
             passes.number(program)
+        _bind_by_outputs(program, fetch_terms, context)
         self.program = program
         self.stats = stats.as_dict()
         guards = guard_writes(program, context, after_writes(self.order))
         self.journaled = guards.journaled
         self.filename = f"<chainrule plan {next(_plan_ids)}>"
         self.interpreted = len(program) > COMPILE_LIMIT
-        results = result_kinds(fetch_terms, self.is_update)
+        results = result_kinds(fetch_terms, self.is_update, self.shared_feeds)
         if self.interpreted:
             runner = _Interpreter(
                 program, guards, fetch_terms, results, self.feeds, self._store, check_numerics
@@ -166,6 +171,24 @@ _BROADCAST_FAILURE = re.compile(
 _IGNORE_FP_ERRORS = np.errstate(all="ignore")
 
 
+def _bind_by_outputs(program: list[Term], fetch_terms: Sequence[Term], context: Any) -> None:
+    """Bind the ops whose kernel computes only the outputs a plan reads (``bind_outputs``),
+    now that the plan's steps are known: outputs no step reads nor the run fetches may come
+    back as ``None``."""
+    read = {id(t) for t in fetch_terms}
+    for term in program:
+        read.update(id(a) for a in term.args)
+    used: dict[int, set[int]] = {}
+    for term in program:
+        if term.kind == ITEM and id(term) in read:
+            used.setdefault(id(term.args[0]), set()).add(term.index)
+    for term in program:
+        if term.kind == CALL and passes.binds_by_outputs(term.node):
+            read_here = used.get(id(term), set())
+            marks = tuple(i in read_here for i in range(term.outputs)) if term.outputs else (True,)
+            term.fn = term.node.bind_outputs(context, marks)
+
+
 def _check_all_fed(order: list[Node], fed: set[Node], fetches: Sequence[Node]) -> None:
     for node in order:
         if isinstance(node, Placeholder) and node not in fed:
@@ -231,9 +254,24 @@ def _plain_result(value: Any) -> Any:
 NOTHING, COPY, OWNED, PLAIN = "nothing", "copy", "owned", "plain"
 
 
-def result_kinds(fetch_terms: Sequence[Term], nothing: Sequence[bool]) -> list[str]:
+def result_kinds(
+    fetch_terms: Sequence[Term],
+    nothing: Sequence[bool],
+    shared_feeds: frozenset[int] | None = None,
+) -> list[str]:
     """How each fetched value is returned (``nothing``: an operation, fetched for its effect):
-    the one rule both backends follow."""
+    the one rule both backends follow.
+
+    With ``shared_feeds`` (positions of feeds), the values go to the kernel that runs the plan,
+    which writes into none of them: only values that may share memory with state (which
+    writes change in place), with the plan's constants or with a feed not listed are copied;
+    numeric values are returned as they are, the same value twice included.
+    """
+    if shared_feeds is not None:
+        return [
+            _kernel_result_kind(t, no_value, shared_feeds)
+            for t, no_value in zip(fetch_terms, nothing, strict=True)
+        ]
     kinds: list[str] = []
     returned: set[int] = set()
     for term, no_value in zip(fetch_terms, nothing, strict=True):
@@ -247,6 +285,29 @@ def result_kinds(fetch_terms: Sequence[Term], nothing: Sequence[bool]) -> list[s
         else:
             kinds.append(OWNED if term.owned else PLAIN)
     return kinds
+
+
+def _kernel_result_kind(term: Term, no_value: bool, shared_feeds: frozenset[int]) -> str:
+    """How a plan whose results go to a kernel returns ``term`` (see ``result_kinds``)."""
+    if no_value:
+        return NOTHING
+    if term.state or _may_share_unlisted(term, shared_feeds):
+        return COPY
+    return OWNED if term.numeric else PLAIN
+
+
+def _may_share_unlisted(term: Term, shared_feeds: frozenset[int]) -> bool:
+    """Whether ``term``'s value may share memory with a constant or a feed not listed."""
+    if not term.external:
+        return False
+    if term.kind == CONST:
+        return isinstance(term.value, np.ndarray)
+    if term.kind == FEED:
+        return term.index not in shared_feeds
+    if term.owned:
+        return False
+    inputs = aliased_inputs(term) if term.kind == CALL else term.args
+    return any(_may_share_unlisted(a, shared_feeds) for a in inputs)
 
 
 def _detached(value: Any) -> Any:
@@ -327,7 +388,8 @@ class _Writer:
         self.line_nodes[len(self.lines)] = node
 
     def _feed_check(self, i: int, node: Node) -> None:
-        """Fast acceptance of arrays of the right dtype and shape; anything else is converted."""
+        """Fast acceptance of arrays of the right dtype and shape (and of NumPy scalars of the
+        right type for scalars: a loop's counter); anything else is converted."""
         name = f"f{i}"
         self.namespace[f"nf{i}"] = node
         convert = f"{name} = CHK(nf{i}, {name})"
@@ -344,7 +406,11 @@ class _Writer:
             tests += [
                 f"{name}.shape[{a}] != {d}" for a, d in enumerate(node.shape) if d is not None
             ]
-        self._emit(f"    if {' or '.join(tests)}:", node)
+        refused = " or ".join(tests)
+        if node.shape == ():
+            self.namespace[f"st{i}"] = node.dtype.np.type
+            refused = f"{name}.__class__ is not st{i} and ({refused})"
+        self._emit(f"    if {refused}:", node)
         self._emit(f"        {convert}", node)
 
     def _guards(self, pos: int, term: Term, program: list[Term], guards: WriteGuards) -> None:

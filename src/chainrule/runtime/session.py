@@ -19,7 +19,7 @@ from ..graph import (
     push_default_session,
 )
 from ..ops.state_ops import Variable
-from . import passes
+from . import heap, passes
 from .context import RunContext, SubgraphRun
 from .plan import Plan
 from .store import VariableStore
@@ -101,6 +101,7 @@ class Session:
     ):
         if isinstance(target, Graph):
             target, graph = "", target
+        heap.keep_freed_memory()
         self.graph = graph or get_default_graph()
         self.check_numerics = check_numerics
         self.optimize = passes.enabled_by_default() if optimize is None else bool(optimize)
@@ -235,8 +236,13 @@ class Session:
         plan.ready = not store.journaling  # a nested run may still be undone with its caller
         return outputs
 
-    def _plan(self, fetches: list[Node], feeds: list[Node]) -> Plan:
-        key = (tuple(map(id, fetches)), tuple(map(id, feeds)))
+    def _plan(
+        self,
+        fetches: list[Node],
+        feeds: list[Node],
+        shared_feeds: frozenset[int] | None = None,
+    ) -> Plan:
+        key = (tuple(map(id, fetches)), tuple(map(id, feeds)), shared_feeds)
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
@@ -250,13 +256,20 @@ class Session:
                         feeds,
                         check_numerics=self.check_numerics,
                         optimize=self.optimize,
+                        shared_feeds=shared_feeds,
                     )
                     self._plans[key] = plan
         return plan
 
-    def _compile_subgraph(self, fetches: Sequence[Node], feeds: Sequence[Node]) -> SubgraphRun:
+    def _compile_subgraph(
+        self,
+        fetches: Sequence[Node],
+        feeds: Sequence[Node],
+        shared_feeds: Sequence[int] | None = None,
+    ) -> SubgraphRun:
         """A function of the feed values running ``fetches`` in this session (for ``bind``)."""
-        plan = self._plan(list(fetches), list(feeds))
+        shared = None if shared_feeds is None else frozenset(shared_feeds)
+        plan = self._plan(list(fetches), list(feeds), shared)
         run = self._run
 
         def run_subgraph(*values: Any) -> list[Any]:

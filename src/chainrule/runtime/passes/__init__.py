@@ -35,10 +35,10 @@ from typing import Any
 from ...ops.shapes import Dim
 from .buffer_reuse import reuse_buffers
 from .fusion import drop_broadcasts, fuse
-from .lowering import lower
+from .lowering import binds_by_outputs, lower
 from .simplification import live_program, simplify
 from .specialization import specialize
-from .terms import CALL, CONST, FEED, ITEM, Stats, Term, is_small, number
+from .terms import CALL, CONST, FEED, ITEM, Stats, Term, aliased_inputs, is_small, number
 
 __all__ = [
     "ENV_VAR",
@@ -54,6 +54,8 @@ __all__ = [
     "CALL",
     "ITEM",
     "is_small",
+    "aliased_inputs",
+    "binds_by_outputs",
 ]
 
 #: environment variable that turns plan rewrites off when set to 0 (for whole test runs)

@@ -80,7 +80,10 @@ def _item_term(call: Term, tensor: Tensor, symbolic: bool) -> Term:
 
 def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:
     stateful = hasattr(node, "bind")
-    fn = node.bind(context) if stateful else node.kernel()
+    if binds_by_outputs(node):
+        fn = None  # bound once the plan knows which outputs it reads (``bind_outputs``)
+    else:
+        fn = node.bind(context) if stateful else node.kernel()
     if is_user_op(node):
         fn = checked_user_kernel(node, fn)
     term = Term(node, CALL, args, fn)
@@ -95,6 +98,11 @@ def _call_term(node: Node, args: tuple[Term, ...], context: Any) -> Term:
         term.external = any(a.external for a in sources)
         term.state = any(a.state for a in sources)
     return term
+
+
+def binds_by_outputs(node: Node) -> bool:
+    """An op whose kernel computes only the outputs a plan reads (``bind_outputs``)."""
+    return hasattr(node, "bind_outputs") and not is_user_op(node)
 
 
 def is_user_op(node: Node) -> bool:
