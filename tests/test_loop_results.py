@@ -2,12 +2,6 @@
 accumulator of map_fn and scan, body results passed on uncopied, NumPy scalars fed as
 scalars. Values fetched by a user never change afterwards, whatever later runs do."""
 
-import os
-import pathlib
-import platform
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -138,28 +132,6 @@ def test_the_gradient_of_split_pieces_joins_them_in_place_of_a_scatter(rng):
         got_whole, got_part = s.run([whole, part])
     np.testing.assert_array_equal(got_whole[0], [1, 1, 2, 2, 2, 2, 3, 3])
     np.testing.assert_array_equal(got_part[0], [0, 0, 1, 1, 1, 1, 0, 0])
-
-
-def _heap_pad_in_a_new_process(env_value):
-    code = (
-        "from chainrule.runtime import heap\n"
-        "print(heap.keep_freed_memory(), heap.keep_freed_memory())\n"
-    )
-    source = str(pathlib.Path(cr.__file__).resolve().parents[1])
-    env = dict(os.environ, CHAINRULE_HEAP_PAD=env_value, PYTHONPATH=source)
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.split()
-
-
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
-    reason="the heap pad is asked of glibc's malloc only",
-)
-def test_the_first_session_asks_malloc_once_to_keep_freed_memory():
-    assert _heap_pad_in_a_new_process("1") == ["True", "False"]
-    assert _heap_pad_in_a_new_process("0") == ["False", "False"]
 
 
 def _op_types_run(session):

@@ -19,7 +19,7 @@ from ..graph import (
     push_default_session,
 )
 from ..ops.state_ops import Variable
-from . import heap, passes
+from . import passes
 from .context import RunContext, SubgraphRun
 from .plan import Plan
 from .store import VariableStore
@@ -101,7 +101,6 @@ class Session:
     ):
         if isinstance(target, Graph):
             target, graph = "", target
-        heap.keep_freed_memory()
         self.graph = graph or get_default_graph()
         self.check_numerics = check_numerics
         self.optimize = passes.enabled_by_default() if optimize is None else bool(optimize)
