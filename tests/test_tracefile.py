@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ def broken(data, change):
         (lambda d: d.update(code="import os"), r"unknown fields \['code'\]"),
         (lambda d: d.pop("edges"), r"missing fields \['edges'\]"),
         (lambda d: d.update(format="pickle"), "not a chainrule-trace file"),
-        (lambda d: d.update(version=2), "of version 1"),
+        (lambda d: d.update(version=3), "of version 1 or 2"),
         (lambda d: d.update(output="nowhere"), "'nowhere' is named as output"),
         (lambda d: d["nodes"][0].update(kind="lambda"), "kind must be one of"),
         (lambda d: d["nodes"][0].update(name=7), "'name' must be a string"),
@@ -111,3 +112,125 @@ def test_files_that_are_not_json_data_are_refused(tmp_path, saved, monkeypatch):
     monkeypatch.setattr(tracefile, "MAX_FILE_BYTES", 100)
     with pytest.raises(TraceFileError, match="trace files may hold 100"):
         tracefile.load(path)
+
+
+def test_a_file_of_version_1_still_reads(saved):
+    _, path = saved
+    data = json.loads(path.read_text())
+    assert data["version"] == tracefile.VERSION == 2
+    old = tracefile.validate(broken(data, lambda d: d.update(version=1)))
+    assert old["nodes"] == data["nodes"]
+
+
+# -- loops: their variables and gradients after each iteration -----------------------------------
+def newton_trace():
+    """Newton's method for sqrt(2) as a while_loop: (steps, x) after 0, 1, ... 5 iterations."""
+    graph = cr.Graph()
+    with graph.as_default():
+        a = cr.placeholder(cr.float64, [], name="a")
+        with cr.name_scope("newton"):
+            _, root = cr.while_loop(
+                lambda steps, x: cr.abs(x * x - a) > 1e-12,
+                lambda steps, x: (steps + 1, (x + a / x) / 2.0),
+                [cr.constant(0), a],
+                maximum_iterations=100,
+            )
+    return cr.explain(root, {a: 2.0})
+
+
+def loop_node(data):
+    (node,) = [node for node in data["nodes"] if node["op_type"] == "While"]
+    return node
+
+
+@pytest.fixture
+def saved_loop(tmp_path):
+    trace = newton_trace()
+    return trace, Path(trace.save(tmp_path / "newton.json"))
+
+
+def test_a_loops_iterations_and_their_gradients_read_back(saved_loop):
+    trace, path = saved_loop
+    loop = trace.node("newton/while/While")
+    node = loop_node(tracefile.load(path))
+    assert node["name"] == loop.name and node["iteration_count"] == 5
+    assert [steps for steps, _ in node["iterations"]] == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose([x for _, x in node["iterations"]], [x for _, x in loop.iterations])
+    assert node["iterations"][2][1] == pytest.approx(17 / 12)
+    assert [steps for steps, _ in node["iteration_gradients"]] == [None] * 6
+    grads = [g for _, g in node["iteration_gradients"]]
+    np.testing.assert_allclose(grads, [g for _, g in loop.iteration_gradients])
+    assert grads[-1] == 1.0
+    others = [n for n in tracefile.load(path)["nodes"] if n["op_type"] != "While"]
+    assert all("iterations" not in n and "iteration_count" not in n for n in others)
+
+
+def test_a_long_loop_keeps_its_first_iterations_and_its_last(tmp_path):
+    graph = cr.Graph()
+    with graph.as_default():
+        x = cr.placeholder(cr.float64, [2], name="x")
+        _, total = cr.while_loop(
+            lambda i, s: i < 250, lambda i, s: (i + 1, s + x), [cr.constant(0), x * 0.0]
+        )
+        loss = cr.reduce_sum(total * total, name="loss")
+    path = cr.explain(loss, {x: np.array([1.0, -1.0])}).save(tmp_path / "long.json")
+    node = loop_node(tracefile.load(path))
+    rows = node["iterations"]
+    assert node["iteration_count"] == 250 and len(rows) == tracefile.SAVED_ITERATIONS
+    assert [i for i, _ in rows] == [*range(tracefile.SAVED_ITERATIONS - 1), 250]
+    assert rows[-1][1] == [250.0, -250.0] and rows[3][1] == [3.0, -3.0]
+    assert node["iteration_gradients"][-1] == [None, [500.0, -500.0]]
+
+
+def at_loop(change):
+    """A change to the loop's node of the data."""
+    return lambda d: change(loop_node(d))
+
+
+def set_row(key, k, row):
+    return at_loop(lambda node: node[key].__setitem__(k, row))
+
+
+WHERE = "node 'newton/while/While'"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (set_row("iterations", 2, [2]), f"{WHERE}: iterations: row 2 must be a list of 2"),
+        (set_row("iterations", 2, [2, "1.4"]), f"{WHERE}: iterations: row 2 holds an entry"),
+        (set_row("iterations", 1, [1, [[1.0], [2.0, 3.0]]]), "iterations: row 1 holds an entry"),
+        (set_row("iterations", 1, [1, {"x": 1}]), "iterations: row 1 holds an entry"),
+        (set_row("iterations", 0, 0), "each row of 'iterations' must be a list"),
+        (set_row("iteration_gradients", 4, [None]), "iteration_gradients: row 4 must be a list"),
+        (set_row("iteration_gradients", 4, [None, True, 1]), "iteration_gradients: row 4"),
+        (set_row("iteration_gradients", 3, ["x", 1.0]), "iteration_gradients: row 3 holds"),
+        (at_loop(lambda n: n["iteration_gradients"].pop()), "iteration_gradients holds 5 rows"),
+        (at_loop(lambda n: n.update(iteration_count=7)), f"{WHERE}: 'iterations' holds 6 rows"),
+        (at_loop(lambda n: n.update(iteration_count=-1)), "must not be negative"),
+        (at_loop(lambda n: n.update(iteration_count=2.5)), "'iteration_count' must be an int"),
+        (at_loop(lambda n: n.update(iterations=[])), "'iterations' holds 0 rows"),
+        (at_loop(lambda n: n.update(iterations={})), "'iterations' must be a list"),
+        (at_loop(lambda n: n.pop("iteration_count")), r"missing fields \['iteration_count'\]"),
+        (at_loop(lambda n: n.pop("iterations")), r"unknown fields \['iteration_count', 'iter"),
+        (
+            at_loop(lambda n: n.update(iterations=[[]] * 6, iteration_gradients=[[]] * 6)),
+            "each row of 'iterations' must be a list of 1 to",
+        ),
+        (lambda d: d.update(version=1), r"node 4 has unknown fields \['iteration_count', 'iter"),
+    ],
+)
+def test_malformed_iterations_are_refused(saved_loop, change, message):
+    _, path = saved_loop
+    data = json.loads(path.read_text())
+    with pytest.raises(TraceFileError, match=message):
+        tracefile.validate(broken(data, change))
+
+
+def test_iterations_of_arrays_and_nulls_are_accepted(saved_loop):
+    _, path = saved_loop
+    data = json.loads(path.read_text())
+    good = broken(data, set_row("iterations", 1, [1, [[1.0, "NaN"], [2.0, 3.0]]]))
+    good = broken(good, set_row("iterations", 2, [2, None]))
+    good = broken(good, set_row("iteration_gradients", 2, [None, []]))
+    assert loop_node(tracefile.validate(good))["iterations"][1][1][0][1] == "NaN"

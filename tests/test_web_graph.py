@@ -182,3 +182,51 @@ def test_show_serves_a_trace_on_loopback(trace, capsys):
     answer = httpx.get(f"{url}api/graph", timeout=30).json()
     assert answer["output"] == "loss" and answer["node_count"] == len(trace.nodes)
     assert httpx.get(url, timeout=30).status_code == 200
+
+
+def loops_trace():
+    """Two loops: Newton's method for sqrt(2) (steps, x) and powers of x = [1, 2, 3]
+    (i, p = p * x three times); the output adds the root and the powers' sum."""
+    graph = cr.Graph()
+    with graph.as_default():
+        a = cr.placeholder(cr.float64, [], name="a")
+        x = cr.placeholder(cr.float64, [3], name="x")
+        with cr.name_scope("newton"):
+            _, root = cr.while_loop(
+                lambda steps, r: cr.abs(r * r - a) > 1e-12,
+                lambda steps, r: (steps + 1, (r + a / r) / 2.0),
+                [cr.constant(0), a],
+                maximum_iterations=100,
+            )
+        with cr.name_scope("powers"):
+            _, p = cr.while_loop(
+                lambda i, p: i < 3, lambda i, p: (i + 1, p * x), [cr.constant(0), x / x]
+            )
+        output = cr.add(root, cr.reduce_sum(p), name="output")
+    return cr.explain(output, {a: 2.0, x: np.array([1.0, 2.0, 3.0])})
+
+
+@pytest.mark.parametrize("source", ["show", "file"])
+def test_a_loops_iterations_come_with_its_node(source, tmp_path):
+    trace = loops_trace()
+    if source == "show":
+        data = view_data(trace)
+    else:
+        data = tracefile.load(trace.save(tmp_path / "loops.json"))
+    client = testclient.TestClient(create_app(graph=data), base_url="http://127.0.0.1")
+    inline = client.get("/api/graph").json()["nodes"]
+    assert inline["powers/while/While"]["iteration_count"] == 3
+    assert "iterations" not in inline["powers/while/While"]  # asked for on a click
+    assert "iteration_count" not in inline["output"]
+    powers = client.get("/api/node", params={"name": "powers/while/While"}).json()
+    assert powers["iterations"] == [
+        [0, [1, 1, 1]], [1, [1, 2, 3]], [2, [1, 4, 9]], [3, [1, 8, 27]]
+    ]  # fmt: skip
+    assert powers["iteration_gradients"] == [
+        [None, [1, 8, 27]], [None, [1, 4, 9]], [None, [1, 2, 3]], [None, [1, 1, 1]]
+    ]  # fmt: skip
+    newton = client.get("/api/node", params={"name": "newton/while/While"}).json()
+    assert newton["iteration_count"] == 5
+    assert [x for _, x in newton["iterations"][:3]] == pytest.approx([2, 1.5, 17 / 12])
+    assert newton["iteration_gradients"][-1] == [None, 1.0]
+    assert "iterations" not in client.get("/api/node", params={"name": "output"}).json()

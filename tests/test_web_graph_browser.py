@@ -26,8 +26,11 @@ pytest.importorskip("sklearn")
 expect = sync_api.expect
 expect.set_options(timeout=15_000)
 
+from test_web_graph import loops_trace  # noqa: E402
+
 from chainrule.cli.train_cmd import build_model  # noqa: E402
 from chainrule.web.server import create_app, serve_in_background  # noqa: E402
+from chainrule.web.show import view_data  # noqa: E402
 
 
 def digits_trace_file(folder) -> str:
@@ -90,6 +93,13 @@ def digits_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def expression_url():
     with serve_in_background(create_app(workers=1)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def loops_url(tmp_path_factory):
+    path = loops_trace().save(tmp_path_factory.mktemp("loops") / "loops.json")
+    with serve_in_background(create_app(workers=1, graph=tracefile.load(path))) as url:
         yield url
 
 
@@ -176,6 +186,54 @@ def test_two_thousand_nodes_open_collapsed_and_stay_interactive(browser):
         expect(page.locator('.scope-box[data-scope="block0"]')).not_to_have_class(
             has_class("highlighted")
         )
+        assert page.errors == []
+
+
+def iteration_cells(details, k):
+    return details.locator(f'table.iterations tr[data-iteration="{k}"] td').all_inner_texts()
+
+
+def test_a_loops_node_shows_its_iterations_and_their_gradients(browser, loops_url):
+    page = open_page(browser, loops_url)
+    node(page, "newton/while/While").click()
+    details = page.locator("#node-details")
+    expect(details.locator("h3")).to_have_text("newton/while/While")
+    block = details.locator(".stats-block.iterations")
+    expect(block.locator("h4")).to_contain_text("backpropagation through time")
+    expect(block.locator("table.iterations tr")).to_have_count(7)  # a heading and 6 rows
+    assert block.locator("th").all_inner_texts() == ["iteration", "loop variables", "gradient"]
+    assert iteration_cells(details, 0) == ["after 0", "(0, 2)", "(–, 4.069e−23)"]
+    assert iteration_cells(details, 2) == ["after 2", "(2, 1.4167)", "(–, 2.93e−21)"]
+    assert iteration_cells(details, 5) == ["after 5", "(5, 1.4142)", "(–, 1)"]
+    node(page, "powers/while/While").click()
+    expect(details.locator("h3")).to_have_text("powers/while/While")
+    expect(details.locator("table.iterations tr")).to_have_count(5)
+    assert iteration_cells(details, 0) == ["after 0", "(0, [1 1 1])", "(–, [1 8 27])"]
+    assert iteration_cells(details, 3) == ["after 3", "(3, [1 8 27])", "(–, [1 1 1])"]
+    node(page, "output").click()
+    expect(details.locator("h3")).to_have_text("output")
+    expect(details.locator(".stats-block.iterations")).to_have_count(0)
+    assert page.errors == []
+
+
+def test_a_long_loop_shows_its_first_iterations_and_its_last(browser):
+    graph = cr.Graph()
+    with graph.as_default():
+        x = cr.placeholder(cr.float64, [], name="x")
+        _, total = cr.while_loop(lambda i, s: i < 150, lambda i, s: (i + 1, s + x), [0, x])
+        cr.multiply(total, 2.0, name="double")
+    data = view_data(cr.explain(graph.get_tensor_by_name("double:0"), {x: 0.5}))
+    with serve_in_background(create_app(workers=1, graph=data)) as url:
+        page = open_page(browser, url)
+        node(page, "while/While").click()
+        details = page.locator("#node-details")
+        rows = details.locator("table.iterations tr[data-iteration]")
+        expect(rows).to_have_count(tracefile.SAVED_ITERATIONS)
+        expect(details.locator("tr.gap")).to_have_text(
+            "… iterations 99 to 149 are not kept in the file …"
+        )
+        assert iteration_cells(details, 98) == ["after 98", "(98, 49.5)", "(–, 2)"]
+        assert iteration_cells(details, 150) == ["after 150", "(150, 75.5)", "(–, 2)"]
         assert page.errors == []
 
 

@@ -2,10 +2,13 @@
 
 ``Trace.save(path)`` writes every node (name, op, scope, shape, dtype, value and gradient
 statistics, arrays up to ``SAVED_ARRAY_LIMIT`` numbers) and every edge (with its local
-derivative where it is a number). ``load(path)`` reads such a file back as plain data and
-refuses anything the schema does not allow: unknown or missing fields, wrong types, names
-that do not refer to nodes, arrays that do not fit their shape. ``graph_data(graph)`` is the
-same data for a graph without values, so the explorer shows both alike.
+derivative where it is a number). A ``while_loop``'s node also keeps its variables after
+each iteration and the gradient with respect to them (backpropagation through time): of a
+loop that ran long, the first ``SAVED_ITERATIONS - 1`` rows and the last. ``load(path)``
+reads such a file back as plain data and refuses anything the schema does not allow:
+unknown or missing fields, wrong types, names that do not refer to nodes, arrays that do not
+fit their shape. ``graph_data(graph)`` is the same data for a graph without values, so the
+explorer shows both alike.
 """
 
 from __future__ import annotations
@@ -20,10 +23,21 @@ from .errors import InvalidArgumentError
 from .graph import Graph, Node
 from .trace import Trace, node_kind, node_label, scope_of
 
-__all__ = ["FORMAT", "VERSION", "SAVED_ARRAY_LIMIT", "save", "load", "validate", "graph_data"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "SAVED_ARRAY_LIMIT",
+    "SAVED_ITERATIONS",
+    "save",
+    "load",
+    "validate",
+    "graph_data",
+]
 
 FORMAT = "chainrule-trace"
-VERSION = 1
+#: version 2 added the loops' iterations; version 1 files (without them) still load
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: values and gradients with at most this many numbers are saved in full
 SAVED_ARRAY_LIMIT = 4096
 #: the largest trace file ``load`` reads
@@ -32,6 +46,11 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_NODES = 200_000
 #: the most numbers one saved value or gradient may hold
 MAX_SAVED_NUMBERS = 1_000_000
+#: the most rows of a loop's iterations a file keeps (the first ones and the last)
+SAVED_ITERATIONS = 100
+#: the most variables one loop may carry in a file
+MAX_LOOP_VARIABLES = 1000
+_MAX_DEPTH = 32
 _MAX_TEXT = 4096
 _KINDS = ("placeholder", "variable", "constant", "op")
 _NON_FINITE = ("NaN", "Infinity", "-Infinity")
@@ -63,6 +82,7 @@ def trace_data(trace: Trace, array_limit: int = SAVED_ARRAY_LIMIT) -> dict[str, 
         {
             **{key: node[key] for key in keep},
             **{key: node[key] for key in ("value", "gradient", "value_stats", "gradient_stats")},
+            **_loop_fields(node),
         }
         for node in full["nodes"]
     ]
@@ -76,6 +96,22 @@ def trace_data(trace: Trace, array_limit: int = SAVED_ARRAY_LIMIT) -> dict[str, 
         "nodes": nodes,
         "edges": full["edges"],
     }
+
+
+def _loop_fields(node: dict[str, Any]) -> dict[str, Any]:
+    """A loop's iterations as saved: how many it ran, and its rows (after 0, 1, ... iterations)
+    of variables and gradients, at most ``SAVED_ITERATIONS`` of them (the first and the last)."""
+    if "iterations" not in node:
+        return {}
+    rows = node["iterations"]
+    fields = {"iteration_count": len(rows) - 1, "iterations": _kept_rows(rows)}
+    if "iteration_gradients" in node:
+        fields["iteration_gradients"] = _kept_rows(node["iteration_gradients"])
+    return fields
+
+
+def _kept_rows(rows: list[Any]) -> list[Any]:
+    return rows if len(rows) <= SAVED_ITERATIONS else [*rows[: SAVED_ITERATIONS - 1], rows[-1]]
 
 
 def graph_data(graph: Graph) -> dict[str, Any]:
@@ -158,16 +194,16 @@ def validate(data: Any) -> dict[str, Any]:
         "format": "text", "version": "int", "output": "text", "expression": "text?",
         "value": "value", "variables": "texts", "nodes": "list", "edges": "list",
     })  # fmt: skip
-    if top["format"] != FORMAT or top["version"] != VERSION:
+    if top["format"] != FORMAT or top["version"] not in READABLE_VERSIONS:
         raise TraceFileError(
-            f"not a {FORMAT} file of version {VERSION} (format {top['format']!r}, "
-            f"version {top['version']!r})"
+            f"not a {FORMAT} file of version {' or '.join(map(str, READABLE_VERSIONS))} "
+            f"(format {top['format']!r}, version {top['version']!r})"
         )
     if len(top["nodes"]) > MAX_NODES:
         raise TraceFileError(f"the trace holds {len(top['nodes'])} nodes; the limit is {MAX_NODES}")
     known: set[str] = set()
     for number, node in enumerate(top["nodes"]):
-        _check_node(node, f"node {number}", known)
+        _check_node(node, f"node {number}", known, loops=top["version"] >= 2)
         known.add(node["name"])
     for number, edge in enumerate(top["edges"]):
         _check_edge(edge, f"edge {number}", known)
@@ -177,12 +213,22 @@ def validate(data: Any) -> dict[str, Any]:
     return top
 
 
-def _check_node(node: Any, where: str, known: set[str]) -> None:
-    node = _object(node, where, {
-        "name": "text", "op_type": "text", "label": "text", "kind": "text", "scope": "text",
-        "inputs": "texts", "shape": "shape", "dtype": "text?", "source": "text",
-        "value": "value", "gradient": "value", "value_stats": "stats", "gradient_stats": "stats",
-    })  # fmt: skip
+_NODE_FIELDS = {
+    "name": "text", "op_type": "text", "label": "text", "kind": "text", "scope": "text",
+    "inputs": "texts", "shape": "shape", "dtype": "text?", "source": "text",
+    "value": "value", "gradient": "value", "value_stats": "stats", "gradient_stats": "stats",
+}  # fmt: skip
+#: a loop's node also has these (a file of version 2 or later)
+_LOOP_FIELDS = {"iteration_count": "int", "iterations": "list"}
+_LOOP_GRADIENT_FIELDS = {**_LOOP_FIELDS, "iteration_gradients": "list"}
+
+
+def _check_node(node: Any, where: str, known: set[str], loops: bool = True) -> None:
+    fields = _NODE_FIELDS
+    if loops and isinstance(node, dict) and "iterations" in node:
+        extra = _LOOP_GRADIENT_FIELDS if "iteration_gradients" in node else _LOOP_FIELDS
+        fields = {**_NODE_FIELDS, **extra}
+    node = _object(node, where, fields)
     where = f"node '{node['name']}'"
     if node["name"] in known:
         raise TraceFileError(f"{where} appears twice")
@@ -193,6 +239,58 @@ def _check_node(node: Any, where: str, known: set[str]) -> None:
             raise TraceFileError(f"{where}: its input '{name}' is not a node listed before it")
     for key in ("value", "gradient"):
         _check_array(node[key], node["shape"], f"{where}: {key}")
+    if "iterations" in node:
+        _check_iterations(node, where)
+
+
+def _check_iterations(node: dict[str, Any], where: str) -> None:
+    """A loop's rows: as many as it ran iterations plus one (at most ``SAVED_ITERATIONS``),
+    each a list of one entry per loop variable; gradients row for row alike."""
+    count, rows = node["iteration_count"], node["iterations"]
+    if count < 0:
+        raise TraceFileError(f"{where}: 'iteration_count' must not be negative")
+    if len(rows) != min(count + 1, SAVED_ITERATIONS):
+        raise TraceFileError(
+            f"{where}: 'iterations' holds {len(rows)} rows; a loop that ran {count} "
+            f"iterations has {min(count + 1, SAVED_ITERATIONS)} in a file"
+        )
+    width = len(rows[0]) if rows and isinstance(rows[0], list) else 0
+    if not 1 <= width <= MAX_LOOP_VARIABLES:
+        raise TraceFileError(
+            f"{where}: each row of 'iterations' must be a list of 1 to {MAX_LOOP_VARIABLES} "
+            "loop variables"
+        )
+    for key in ("iterations", "iteration_gradients"):
+        if key in node:
+            _check_rows(node[key], len(rows), width, f"{where}: {key}")
+
+
+def _check_rows(rows: list[Any], count: int, width: int, where: str) -> None:
+    if len(rows) != count:
+        raise TraceFileError(f"{where} holds {len(rows)} rows, not {count}")
+    for k, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != width:
+            raise TraceFileError(
+                f"{where}: row {k} must be a list of {width} entries, one per loop variable"
+            )
+        for entry in row:
+            if entry is not None and not _is_number(entry) and not _is_array(entry):
+                raise TraceFileError(
+                    f"{where}: row {k} holds an entry that is not a number, nested lists of "
+                    f"numbers (of at most {MAX_SAVED_NUMBERS}) or null"
+                )
+
+
+def _is_array(value: Any) -> bool:
+    """Nested lists of numbers, rectangular, of at most ``MAX_SAVED_NUMBERS`` numbers."""
+    dims: list[int] = []
+    inner = value
+    while isinstance(inner, list) and len(dims) < _MAX_DEPTH:
+        dims.append(len(inner))
+        inner = inner[0] if inner else None
+    if isinstance(inner, list) or math.prod(dims) > MAX_SAVED_NUMBERS:
+        return False
+    return _nested_fits(value, dims)
 
 
 def _check_edge(edge: Any, where: str, known: set[str]) -> None:

@@ -5,7 +5,9 @@
 - ``GET /api/graph?open=SCOPE...`` the layout with the given name scopes expanded (without
   ``open``: the default, everything open for small graphs and nothing for big ones; ``open=``
   alone: everything collapsed) and the details of each shown node;
-- ``GET /api/node?name=NAME`` one node in full: statistics and its arrays as saved;
+- ``GET /api/node?name=NAME`` one node in full: statistics and its arrays as saved (a
+  loop's node also its variables and their gradients after each iteration, which the
+  layout's node details leave out: only ``iteration_count`` says they are there);
 - ``GET /api/paths?variable=NAME`` the nodes and edges the variable's gradient flows along.
 
 Only GET with short query strings: nothing a request sends is evaluated, and every answer
@@ -78,13 +80,16 @@ class GraphView:
         }
 
     def node(self, name: str, limit: int | None = None) -> dict[str, Any]:
-        """A node's details; arrays of more than ``limit`` numbers left out."""
+        """A node's details; with a ``limit``, arrays of more than ``limit`` numbers and a
+        loop's iterations left out (the page asks for them when the node is clicked)."""
         node = dict(self.nodes[name])
         if limit is not None:
             for key in ("value", "gradient"):
                 stats = node[f"{key}_stats"]
                 if stats is not None and stats["size"] > limit:
                     node[key] = None
+            node.pop("iterations", None)
+            node.pop("iteration_gradients", None)
         return node
 
     def gradient_paths(self, variable: str) -> dict[str, Any]:

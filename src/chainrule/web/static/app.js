@@ -907,6 +907,68 @@
     facts.textContent = `${node.op_type} (${node.kind}) · shape ${shapeText(node.shape)} · ${node.dtype || "?"}${node.source ? ` · ${node.source}` : ""}`;
     nodeBox.append(head, facts);
     for (const key of ["value", "gradient"]) nodeBox.append(statsBlock(node, key, full));
+    if (node.iteration_count !== undefined) showIterations(node.name);
+  }
+
+  // A loop's variables after each iteration and the output's gradient with respect to them,
+  // asked of the server when the loop's node is clicked (the layout leaves them out).
+  async function showIterations(name) {
+    const block = document.createElement("div");
+    block.className = "stats-block iterations";
+    const title = document.createElement("h4");
+    title.textContent = "loop iterations (backpropagation through time)";
+    block.append(title, hint("The loop's variables after each iteration, and the output's gradient with respect to them (∂output/∂variables): how much each iteration still matters to the output."));
+    nodeBox.append(block);
+    const response = await fetch(`/api/node?${new URLSearchParams({ name })}`);
+    if (!response.ok || nodeBox.dataset.node !== name) return;
+    block.append(iterationTable(await response.json()));
+  }
+
+  function iterationTable(node) {
+    const table = document.createElement("table");
+    table.className = "iterations";
+    const row = (cells, tag) => {
+      const tr = document.createElement("tr");
+      for (const text of cells) {
+        const cell = document.createElement(tag);
+        cell.textContent = text;
+        tr.append(cell);
+      }
+      return tr;
+    };
+    table.append(row(["iteration", "loop variables", "gradient"], "th"));
+    const rows = node.iterations;
+    const gradients = node.iteration_gradients || rows.map((r) => r.map(() => null));
+    const count = node.iteration_count;
+    rows.forEach((values, k) => {
+      const last = k === rows.length - 1;
+      if (last && k < count) {
+        const gap = row([`… iterations ${k} to ${count - 1} are not kept in the file …`], "td");
+        gap.firstChild.colSpan = 3;
+        gap.className = "gap";
+        table.append(gap);
+      }
+      const tr = row([`after ${last ? count : k}`, tupleText(values, "…"), tupleText(gradients[k], "–")], "td");
+      tr.dataset.iteration = String(last ? count : k);
+      table.append(tr);
+    });
+    return table;
+  }
+
+  // One row's entries: numbers as everywhere on the page, arrays by their shape and first
+  // numbers, null as ``missing`` (no gradient, or too many numbers to keep).
+  function tupleText(entries, missing) {
+    const text = entries.map((x) => (x === null ? missing : entryText(x)));
+    return text.length === 1 ? text[0] : `(${text.join(", ")})`;
+  }
+
+  function entryText(x) {
+    if (!Array.isArray(x)) return fmt(x);
+    const shape = [];
+    for (let inner = x; Array.isArray(inner); inner = inner[0]) shape.push(inner.length);
+    const flat = x.flat(Infinity);
+    if (shape.length === 1 && flat.length <= 4) return `[${flat.map(fmt).join(" ")}]`;
+    return `${shape.join("×")}: [${flat.slice(0, 3).map(fmt).join(" ")}${flat.length > 3 ? " …" : ""}]`;
   }
 
   function statsBlock(node, key, full) {
