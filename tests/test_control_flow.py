@@ -666,6 +666,8 @@ def test_explain_shows_the_loop_variables_of_every_iteration():
     loop = trace.node("powers/While")
     assert loop.iterations == [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)]
     assert trace.gradient("x") == 32.0
+    # the node shows the loop's result, not its counter: a gradient flows into it
+    assert (loop.value, loop.dtype, loop.gradient) == (16.0, "float64", 1.0)
     table = trace.table()
     assert "after 0" in table and "(3, 8)" in table and "after 5" not in table
     assert "(2, 4)" in trace.table(stats=True)

@@ -425,11 +425,13 @@ def _feed_node(graph: Graph, expression: Expression | None, key: Any) -> Node:
 
 
 def _shown_tensor(op: Node, target: Tensor) -> Any:
-    """The tensor a trace shows for ``op``: the target itself, else the op's first output
+    """The tensor a trace shows for ``op``: the target itself, else the op's first output a
+    gradient can flow into (a loop's result rather than its counter), else its first output
     (an op without outputs, such as an update, is run for its effect)."""
     if op is target.op:
         return target
-    return op.outputs[0] if op.outputs else op
+    floating = [t for t in op.outputs if t.dtype is not None and t.dtype.is_floating]
+    return floating[0] if floating else (op.outputs[0] if op.outputs else op)
 
 
 def _run(
@@ -488,7 +490,9 @@ class Trace:
         self.fed = fed
         self.graph = self.target.graph
         self.nodes: list[TraceNode] = [
-            _trace_node(node, value, grads.get(node), node in grads)
+            _trace_node(
+                node, _shown_tensor(node, self.target), value, grads.get(node), node in grads
+            )
             for node, value in zip(structure.order, values, strict=True)
         ]
         self._by_name = {tn.name: tn for tn in self.nodes}
@@ -832,7 +836,8 @@ def node_label(node: Node) -> str:
     return node.op_type
 
 
-def _trace_node(node: Node, value: Any, gradient: Any, has_gradient: bool) -> TraceNode:
+def _trace_node(node: Node, shown: Any, value: Any, gradient: Any, has_gradient: bool) -> TraceNode:
+    dtype = shown.dtype if isinstance(shown, Tensor) else node.dtype
     return TraceNode(
         name=node.name,
         op_type=node.op_type,
@@ -840,7 +845,7 @@ def _trace_node(node: Node, value: Any, gradient: Any, has_gradient: bool) -> Tr
         kind=node_kind(node),
         inputs=tuple(inp.op.name for inp in node.inputs),
         shape=tuple(np.shape(value)),
-        dtype=None if node.dtype is None else node.dtype.name,
+        dtype=None if dtype is None else dtype.name,
         value=_plain(value),
         gradient=_plain(gradient) if has_gradient else None,
         source=node.source,
