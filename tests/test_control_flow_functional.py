@@ -160,3 +160,15 @@ def test_a_loop_keeps_only_what_its_gradient_reads():
     (accumulator,) = [t for t in loop.body.inputs[: loop.count] if t.dtype == cr.float64]
     assert accumulator.shape == (None,)
     assert accumulator not in loop.saved and loop.body.inputs[0] in loop.saved
+
+
+def test_back_prop_false_gives_no_gradient_through_map_fn_scan_and_the_folds():
+    x = cr.placeholder(cr.float64, [3])
+    a = cr.constant(1.0, cr.float64)
+    mapped = cr.map_fn(lambda v: v * v, x, back_prop=False)
+    scanned = cr.scan(lambda acc, v: acc * v, x, a, back_prop=False)
+    folded = cr.foldl(lambda acc, v: acc + v * v, x, a, back_prop=False)
+    for y in (mapped, scanned, folded, cr.foldr(lambda acc, v: acc * v, x, a, back_prop=False)):
+        assert cr.gradients(y, x)[0] is None
+    np.testing.assert_array_equal(run(mapped, {x: [1.0, 2.0, 3.0]}), [1.0, 4.0, 9.0])
+    assert run(folded, {x: [1.0, 2.0, 3.0]}) == 15.0

@@ -1270,11 +1270,13 @@ def loop_and_stack(
     reverse: bool,
     dtype: Any,
     name: str,
+    back_prop: bool = True,
 ) -> tuple[Any, Any]:
     """Run ``carry, out = step(elems[i], carry)`` over ``i`` in a ``while_loop`` (backwards
     with ``reverse``); the final carry and the outs, of the dtypes ``dtype`` (elems' when
     ``None``), each stacked along a new first axis (an empty list when ``step`` gives
-    ``None``). What ``map_fn``, ``scan``, the folds and ``dynamic_rnn`` run on."""
+    ``None``). What ``map_fn``, ``scan``, the folds and ``dynamic_rnn`` run on; without
+    ``back_prop`` no gradient goes through the loop, and it keeps nothing for one."""
     graph = get_default_graph()
     with graph.name_scope(name):
         elems_flat = [_typed(e) for e in flatten(elems)]
@@ -1325,6 +1327,7 @@ def loop_and_stack(
             body,
             [start_t, carry_flat, accumulators, shapes_of],
             shape_invariants=invariants,
+            back_prop=back_prop,
             return_same_structure=True,
         )
         stacked = [
@@ -1362,7 +1365,7 @@ def map_fn(
     (TF1's ``tf.map_fn``; ``dtype`` gives fn's output dtypes when they differ from elems')."""
     out_structure = dtype if dtype is not None else elems
     _, stacked = loop_and_stack(
-        lambda x, carry: (carry, fn(x)), elems, [], False, dtype, name or "map"
+        lambda x, carry: (carry, fn(x)), elems, [], False, dtype, name or "map", back_prop
     )
     return pack_sequence_as(out_structure, stacked)
 
@@ -1381,14 +1384,16 @@ def scan(
     """Every ``a = fn(a, elems[i])``, stacked (TF1's ``tf.scan``); without ``initializer``
     the first element starts the scan and is the first result."""
     if initializer is None:
-        return _scan_from_first(fn, elems, reverse, name or "scan")
+        return _scan_from_first(fn, elems, reverse, name or "scan", back_prop)
     dtypes = [_typed(a).dtype for a in flatten(initializer)]
 
     def step(x: Any, a: Any) -> tuple[Any, Any]:
         new = fn(a, x)
         return new, new
 
-    _, stacked = loop_and_stack(step, elems, initializer, reverse, dtypes, name or "scan")
+    _, stacked = loop_and_stack(
+        step, elems, initializer, reverse, dtypes, name or "scan", back_prop
+    )
     if reverse:  # result i belongs to element i
         stacked = [_reversed(t) for t in stacked]
     return pack_sequence_as(initializer, stacked)
@@ -1400,10 +1405,12 @@ def _reversed(t: Tensor) -> Tensor:
     return gather(t, array_ops.range(n - 1, -1, -1))
 
 
-def _scan_from_first(fn: Callable[[Any, Any], Any], elems: Any, reverse: bool, name: str) -> Any:
+def _scan_from_first(
+    fn: Callable[[Any, Any], Any], elems: Any, reverse: bool, name: str, back_prop: bool
+) -> Any:
     first = pack_sequence_as(elems, [_edge(e, reverse) for e in flatten(elems)])
     rest = pack_sequence_as(elems, [_rest(e, reverse) for e in flatten(elems)])
-    scanned = scan(fn, rest, first, reverse=reverse, name=name)
+    scanned = scan(fn, rest, first, back_prop=back_prop, reverse=reverse, name=name)
     joined = [
         concat([_expand(f), s], 0) if not reverse else concat([s, _expand(f)], 0)
         for f, s in zip(flatten(first), flatten(scanned), strict=True)
@@ -1435,7 +1442,7 @@ def foldl(
     name: str | None = None,
 ) -> Any:
     """``a = fn(a, elems[i])`` from the first element to the last; the final ``a`` (TF1)."""
-    return _fold(fn, elems, initializer, False, name or "foldl")
+    return _fold(fn, elems, initializer, False, name or "foldl", back_prop)
 
 
 def foldr(
@@ -1448,14 +1455,20 @@ def foldr(
     name: str | None = None,
 ) -> Any:
     """``a = fn(a, elems[i])`` from the last element to the first; the final ``a`` (TF1)."""
-    return _fold(fn, elems, initializer, True, name or "foldr")
+    return _fold(fn, elems, initializer, True, name or "foldr", back_prop)
 
 
 def _fold(
-    fn: Callable[[Any, Any], Any], elems: Any, initializer: Any, reverse: bool, name: str
+    fn: Callable[[Any, Any], Any],
+    elems: Any,
+    initializer: Any,
+    reverse: bool,
+    name: str,
+    back_prop: bool,
 ) -> Any:
     if initializer is None:
         initializer = pack_sequence_as(elems, [_edge(e, reverse) for e in flatten(elems)])
         elems = pack_sequence_as(elems, [_rest(e, reverse) for e in flatten(elems)])
-    carry, _ = loop_and_stack(lambda x, a: (fn(a, x), None), elems, initializer, reverse, [], name)
+    step = lambda x, a: (fn(a, x), None)  # noqa: E731
+    carry, _ = loop_and_stack(step, elems, initializer, reverse, [], name, back_prop)
     return carry
