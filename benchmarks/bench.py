@@ -38,26 +38,19 @@ def _parse_args() -> argparse.Namespace:
 
 
 ARGS = _parse_args()
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)  # before NumPy loads its BLAS: same for every side
+from timing import alternate, load_torch, peak_bytes, pin_blas_threads  # noqa: E402
+
+pin_blas_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-from timing import alternate, peak_bytes  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 import chainrule.runtime.plan  # noqa: E402
 from chainrule.runtime.plan import Plan  # noqa: E402
 
-try:  # noqa: SIM105
-    import torch
-
-    torch.set_num_threads(ARGS.threads)
-except ImportError:  # pragma: no cover - torch is optional
-    torch = None
-if ARGS.no_torch:
-    torch = None
+torch = load_torch(ARGS.threads, wanted=not ARGS.no_torch)
 
 OPTIMIZE = not ARGS.no_rewrites
 LEARNING_RATE = 0.01

@@ -29,26 +29,19 @@ def _parse_args() -> argparse.Namespace:
 
 
 ARGS = _parse_args()
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)  # before NumPy loads its BLAS
+from timing import alternate, load_torch, peak_bytes, pin_blas_threads  # noqa: E402
+
+pin_blas_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-from timing import alternate, peak_bytes  # noqa: E402
 
 import chainrule.compat.v1 as tf  # noqa: E402
 
-try:  # noqa: SIM105
-    import torch
-    import torch.nn.functional as F
-
-    torch.set_num_threads(ARGS.threads)
-except ImportError:  # pragma: no cover - torch is optional
-    torch = None
-if ARGS.no_torch:
-    torch = None
+torch = load_torch(ARGS.threads, wanted=not ARGS.no_torch)
+F = torch.nn.functional if torch is not None else None
 
 BATCH, SIDE, LR = 64, 28, 0.01
 

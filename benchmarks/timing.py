@@ -1,14 +1,35 @@
-"""Timing shared by the benchmark scripts: sides that take turns, and peak memory."""
+"""What the benchmark scripts share: one BLAS thread count on every side, PyTorch if it is
+there, sides that take turns, and peak memory. Imports no NumPy, so that a script can set its
+BLAS threads with it before NumPy loads."""
 
 from __future__ import annotations
 
 import gc
+import os
 import random
 import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
+
+
+def pin_blas_threads(threads: int) -> None:
+    """Every side's BLAS on ``threads`` threads: call it before NumPy is imported."""
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+
+
+def load_torch(threads: int, wanted: bool = True) -> Any:
+    """PyTorch on ``threads`` threads, or ``None`` when it is left out or not installed."""
+    if not wanted:
+        return None
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is optional
+        return None
+    torch.set_num_threads(threads)
+    return torch
 
 
 def alternate(
@@ -56,6 +77,3 @@ def peak_bytes(step: Callable[[], Any], runs: int = 5) -> int:
     finally:
         tracemalloc.stop()
     return int(statistics.median(peaks))
-
-
-# -- the MLP --------------------------------------------------------------------------------------
