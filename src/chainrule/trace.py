@@ -306,16 +306,11 @@ def _loop_gradients(loops: dict[Node, list[int]], made: list[Node]) -> dict[Node
     return found
 
 
-def _floating_loop_variables(loop: While) -> list[int]:
-    """The loop variables a gradient flows into, in the order the gradient loop carries them."""
-    return [j for j in range(loop.count) if loop.outputs[j].dtype.is_floating]
-
-
 def _gradient_rows(loop: While, started: Any, first: list[Any]) -> list[tuple[Any, ...]]:
     """Per row of the loop's iterations (after 0, 1, ... iterations), the gradient with
     respect to each loop variable: the gradient loop's result, then what it started each
     iteration from (the gradient after that iteration)."""
-    floats = _floating_loop_variables(loop)
+    floats = loop.floating_variables()
     rows = [first, *(entry[: len(floats)] for entry in started.items)]
     table = []
     for row in rows:
@@ -449,7 +444,7 @@ def _run(
         [structure.edges[i].local for i in local_specs],
         [[loop.outputs[-1], *loop.outputs[: loop.count]] for loop in structure.loops],
         [
-            [g.outputs[-1], *g.outputs[: len(_floating_loop_variables(loop))]]
+            [g.outputs[-1], *g.outputs[: len(loop.floating_variables())]]
             for loop, g in loop_grads.items()
         ],
     )

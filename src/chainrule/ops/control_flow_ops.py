@@ -733,6 +733,11 @@ class While(Operation):
 
         return run_while
 
+    def floating_variables(self) -> list[int]:
+        """The loop variables a gradient flows into, in the order the gradient loop carries
+        their gradients."""
+        return [i for i in range(self.count) if _floating(self.outputs[i])]
+
     def keep_for_gradient(self, tensors: Sequence[Tensor]) -> list[int]:
         """Have each iteration keep ``tensors`` (loop variables as the iteration starts, and
         values inside the body), so that a gradient reads them instead of computing them
@@ -785,7 +790,7 @@ def _while_grad(op: While, *grads: Tensor | None) -> list[Tensor | None]:
     iteration's product too."""
     result: list[Tensor | None] = [None] * len(op.inputs)
     count, body_inputs = op.count, op.body.inputs
-    loop_vars = [i for i in range(count) if _floating(op.outputs[i])]
+    loop_vars = op.floating_variables()
     captured = [i for i in range(count, len(body_inputs)) if _floating(op.inputs[i])]
     if not op.back_prop or not loop_vars:
         return result
