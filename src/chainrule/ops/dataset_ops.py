@@ -181,6 +181,14 @@ class _Batch(Stage):
         child = self.child
         if type(child) is _Slices or (type(child) is _Shuffle and child.rows is not None):
             return child.take(self.size, self.drop_remainder)
+        rows = self.rows()
+        if rows is None:
+            return None
+        return tuple(_stack([row[i] for row in rows], i) for i in range(len(rows[0])))
+
+    def rows(self) -> list[Element] | None:
+        """The child's next ``size`` elements (fewer at its end, unless ``drop_remainder``);
+        ``None`` when there is no batch left."""
         rows = []
         while len(rows) < self.size:
             element = self.child.next()
@@ -189,7 +197,7 @@ class _Batch(Stage):
             rows.append(element)
         if not rows or (self.drop_remainder and len(rows) < self.size):
             return None
-        return tuple(_stack([row[i] for row in rows], i) for i in range(len(rows[0])))
+        return rows
 
     def snapshot(self) -> Any:
         return self.child.snapshot()
@@ -247,13 +255,8 @@ class _PaddedBatch(_Batch):
         self.shapes, self.values = shapes, values
 
     def next(self) -> Element | None:
-        rows = []
-        while len(rows) < self.size:
-            element = self.child.next()
-            if element is None:
-                break
-            rows.append(element)
-        if not rows or (self.drop_remainder and len(rows) < self.size):
+        rows = self.rows()
+        if rows is None:
             return None
         return tuple(
             _pad([row[i] for row in rows], self.shapes[i], self.values[i], i)
